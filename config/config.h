@@ -1,0 +1,116 @@
+/* Configuration model: what one JSON file declares, after validation.
+ *
+ * The file has five sections besides a few daemon settings:
+ *   "functions":    name -> how to run it (code dir, runtime, handler, memory, timeout, ...)
+ *   "sources":      name -> where events come from ("kind": "http" | "schedule", kind settings)
+ *   "triggers":     name -> source -> function, with batching and retry settings
+ *   "destinations": name -> where failure records go ("kind": "file")
+ * Every key is described by a property table (config/props.h); unknown keys, wrong types and
+ * out-of-range values are errors that name the file, the JSON path and what was expected, e.g.
+ *   config/sluice.json: $.triggers.web.batch_size: expected an integer from 1 to 10000, got 0
+ * The same tables generate schemas/config.schema.json and docs/configuration.md.
+ *
+ * Paths in the file (code dirs, state dir, destination files) are resolved against the directory
+ * of the file (the current directory for the embedded default) and stored absolute.
+ *
+ * Ownership: sl_config_load*() returns a config owned by the caller; sl_config_free() releases
+ * everything reachable from it. All other structs here are owned by their sl_config.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
+
+struct sl_function_config {
+	char *name;
+	char *code_dir;           /* absolute; becomes LAMBDA_TASK_ROOT and the runtime's cwd */
+	char *runtime;            /* label shown in ListFunctions, e.g. "provided.al2023", "nodejs20.x" */
+	char **command;           /* NULL-terminated argv of the runtime entry point; NULL means
+				   * <code_dir>/bootstrap. The handler is appended as the last
+				   * argument, as a container image's CMD is. */
+	char *handler;            /* _HANDLER */
+	int memory_mb;            /* 128..10240, default 128 */
+	int timeout_s;            /* 1..900, default 3 */
+	int init_timeout_s;       /* 1..900, default 10 */
+	int max_concurrency;      /* sandboxes at once, 1..1000, default 10 */
+	char **environment;       /* NULL-terminated "KEY=VALUE" list (user variables) */
+};
+
+enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
+
+struct sl_source_config {
+	char *name;
+	enum sl_source_kind kind;
+	/* http */
+	uint64_t max_body_bytes;  /* default 6291456 */
+	/* schedule */
+	char *expression;         /* "rate(5 minutes)" or "cron(0 12 * * ? *)" */
+	json_t *detail;           /* EventBridge "detail" object for scheduled events; default {} */
+};
+
+enum sl_destination_kind { SL_DEST_FILE = 0 };
+
+struct sl_destination_config {
+	char *name;
+	enum sl_destination_kind kind;
+	char *path;               /* file: absolute path of the JSONL file */
+};
+
+struct sl_trigger_config {
+	char *name;
+	char *source;             /* name in sources */
+	char *function;           /* name in functions */
+	bool enabled;             /* default true */
+	enum sl_payload_format payload_format; /* default: aws where the source kind has an AWS
+						* shape (schedule), cloudevents otherwise (http) */
+	int batch_size;           /* 1..10000, default 10 */
+	int max_batching_window_ms; /* 0..300000, default 500 */
+	uint64_t max_batch_bytes; /* 1..6291456, default 6291456 */
+	int max_retry_attempts;   /* 0..10000, default 2; retries after the first attempt */
+	int retry_base_ms;        /* first backoff cap, default 1000 */
+	int retry_max_ms;         /* largest backoff cap, default 60000 */
+	int parallelization;      /* concurrent batches, order kept per partition key, 1..10 */
+	char *on_failure;         /* destination name, or NULL for the default dead-letter file
+				   * <state_dir>/dead-letter/<trigger>.jsonl */
+};
+
+struct sl_config {
+	char *path;               /* file it came from, "(embedded)" for the default */
+	char *listen;             /* "HOST:PORT", default "127.0.0.1:8070" */
+	char *state_dir;          /* absolute, default "<config dir>/.sluice" */
+	char *log_level;          /* "info" */
+	char *log_format;         /* "text" | "json" */
+	int idle_timeout_s;       /* sandbox idle reaping, 1..86400, default 300 */
+	uint64_t spool_max_bytes; /* per spool, default 1 GiB */
+	uint64_t spool_segment_bytes; /* default 64 MiB */
+
+	struct sl_function_config *functions; size_t n_functions;
+	struct sl_source_config *sources;     size_t n_sources;
+	struct sl_trigger_config *triggers;   size_t n_triggers;
+	struct sl_destination_config *destinations; size_t n_destinations;
+};
+
+/* Load and validate. On error returns NULL and writes one or more lines (each
+ * "<file>: <json path>: <what was expected>[, got <what>]") into err. */
+struct sl_config *sl_config_load_file(const char *path, char *err, size_t errlen);
+/* Same for text in memory; `name` is used in messages, `base_dir` for relative paths. */
+struct sl_config *sl_config_load_text(const char *text, size_t len, const char *name,
+				      const char *base_dir, char *err, size_t errlen);
+void sl_config_free(struct sl_config *cfg);
+
+const struct sl_function_config *sl_config_function(const struct sl_config *cfg, const char *name);
+const struct sl_source_config *sl_config_source(const struct sl_config *cfg, const char *name);
+const struct sl_destination_config *sl_config_destination(const struct sl_config *cfg,
+							  const char *name);
+
+/* The JSON Schema (draft 2020-12) generated from the property tables. New reference. */
+json_t *sl_config_schema(void);
+/* Markdown reference of every key, generated from the same tables. Caller frees. */
+char *sl_config_reference_markdown(void);
+
+#endif

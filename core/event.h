@@ -1,0 +1,83 @@
+/* The envelope: one event as every stage of Sluice sees it.
+ *
+ * An event is a CloudEvents 1.0 record (id, source, type, specversion "1.0", optional subject,
+ * time, datacontenttype, dataschema, data or data_base64) plus the two CloudEvents extensions
+ * `partitionkey` and `sequence`, plus where it came from: the source `partition` (a name such as
+ * "orders-3", "" for single-partition sources) and the opaque source `position` inside it (a
+ * Kafka offset, a stream entry id, a Postgres LSN, a spool sequence number). Positions are
+ * compared only by the connector that made them; the dispatcher orders events by arrival.
+ *
+ * Ids: a source that receives an id from its producer keeps it (CloudEvents: source + id is
+ * unique). Otherwise the id is derived from the position with sl_event_id_from_position(), so an
+ * event redelivered after a crash carries the same id and consumers can dedupe.
+ *
+ * Data is either JSON (`data`, any JSON value, including a string for text payloads) or bytes
+ * (`data_bytes`, encoded as data_base64); never both. Events are reference counted: the dispatcher
+ * can hold one in a batch, a retry and a dead-letter record at once. Counting is atomic, so an
+ * event may be made on a connector thread and released on the core loop.
+ *
+ * Ownership: sl_event_new() returns one reference. Setters copy strings. sl_event_set_data_json()
+ * steals the json_t reference (jansson's _new convention). sl_event_unref(NULL) is a no-op.
+ */
+#ifndef SL_EVENT_H
+#define SL_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_event {
+	unsigned refs;               /* atomic; use sl_event_ref/unref */
+	char *id;
+	char *source;
+	char *type;
+	char *subject;               /* NULL when absent */
+	char *time;                  /* RFC 3339, NULL when absent */
+	char *datacontenttype;       /* NULL when absent */
+	char *dataschema;            /* NULL when absent */
+	char *partitionkey;          /* NULL when absent */
+	char *sequence;              /* NULL when absent */
+	json_t *extensions;          /* other attributes: object of name -> value, or NULL */
+	json_t *data;                /* JSON data, or NULL */
+	unsigned char *data_bytes;   /* binary data (data_base64), or NULL */
+	size_t data_len;
+	char *partition;             /* source partition, "" when the source has one */
+	char *position;              /* opaque source position */
+	int64_t received_ms;         /* Unix ms when the source accepted it (record age) */
+};
+
+struct sl_event *sl_event_new(void);
+struct sl_event *sl_event_ref(struct sl_event *ev);
+void sl_event_unref(struct sl_event *ev);
+
+/* Replace a string attribute (copies value; NULL clears). */
+void sl_event_set(char **field, const char *value);
+/* Set JSON data, stealing `data`; clears any bytes. */
+void sl_event_set_data_json(struct sl_event *ev, json_t *data);
+/* Set binary data (copied); clears any JSON data. */
+void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len);
+
+/* The id for an event that came without one: "<source>:<partition>:<position>", or
+ * "<source>:<position>" when partition is "". Caller frees. */
+char *sl_event_id_from_position(const char *source, const char *partition, const char *position);
+
+/* Encode as a CloudEvents JSON object (structured mode). Includes `partitionkey`, `sequence`
+ * and extensions; does not include partition/position (see sl_event_to_record). New reference. */
+json_t *sl_event_to_cloudevent(const struct sl_event *ev);
+
+/* Decode a CloudEvents JSON object. Validates per CloudEvents 1.0: required id/source/type/
+ * specversion "1.0", string types, attribute names [a-z0-9]{1,20}, data xor data_base64 (valid
+ * base64). `id` may be missing when allow_missing_id is set (the caller derives it later).
+ * On error returns NULL and writes "<attribute>: <what was expected>" into err. */
+struct sl_event *sl_event_from_cloudevent(const json_t *obj, int allow_missing_id,
+					   char *err, size_t errlen);
+
+/* Full record for internal storage (the spool): the CloudEvent plus "partition", "position",
+ * "received_ms" members under the reserved key "sluice". New reference / NULL on error. */
+json_t *sl_event_to_record(const struct sl_event *ev);
+struct sl_event *sl_event_from_record(const json_t *rec, char *err, size_t errlen);
+
+/* Approximate encoded size in bytes, used for batch byte limits. */
+size_t sl_event_size(const struct sl_event *ev);
+
+#endif

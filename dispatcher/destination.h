@@ -1,0 +1,37 @@
+/* Destinations: where failure records (dead letters) and, later, success records go.
+ *
+ * One interface for every kind. A destination takes one record (a JSON object, serialized as one
+ * line) and calls `done` when the record is durably stored (file: written and fsync'd) with 0, or
+ * with a negative errno when it could not be stored; the caller then keeps the events and tries
+ * again later: events are never dropped because a destination is down.
+ *
+ * Kinds built now: "file" (JSONL, one record per line, fsync before done).
+ */
+#ifndef SL_DESTINATION_H
+#define SL_DESTINATION_H
+
+#include <jansson.h>
+
+struct event_base;
+struct sl_destination_config;
+struct sl_destination;
+
+typedef void (*sl_destination_done_cb)(void *arg, int status);
+
+struct sl_destination_ops {
+	const char *kind;
+	int (*create)(struct event_base *base, const struct sl_destination_config *cfg,
+		      void **ctx);
+	/* Store one record (borrowed). Calls done exactly once, later, on the loop. */
+	void (*deliver)(void *ctx, const json_t *record, sl_destination_done_cb done, void *arg);
+	void (*destroy)(void *ctx);
+};
+
+int sl_destination_new(struct event_base *base, const struct sl_destination_config *cfg,
+		       struct sl_destination **out);
+void sl_destination_deliver(struct sl_destination *dest, const json_t *record,
+			    sl_destination_done_cb done, void *arg);
+const char *sl_destination_name(const struct sl_destination *dest);
+void sl_destination_free(struct sl_destination *dest);
+
+#endif

@@ -1,0 +1,76 @@
+/* The executor: runs functions in sandboxes and hands invocations to them.
+ *
+ * Model. Each function has a pool of sandboxes. A sandbox is one `sluice-init` agent process
+ * (executor/agent/) with the function's runtime as its child; the agent serves the Lambda Runtime
+ * API 2018-06-01 to the runtime on loopback and talks to the executor over one unix-socket channel
+ * (executor/channel.h). A sandbox serves one invocation at a time. An invocation goes to an idle
+ * warm sandbox if there is one, else a new sandbox is started (cold start) while the function is
+ * under max_concurrency, else it waits in the function's bounded queue; past that bound it is
+ * answered at once with SL_INVOKE_THROTTLED.
+ *
+ * Failures are answered, never hidden: a handler error (runtime posted /error), a timeout (the
+ * agent kills the runtime at the deadline: "Task timed out after N.NN seconds"), a runtime that
+ * exits or crashes mid-invocation ("Runtime exited with error: exit status 1"), an init failure.
+ * A sandbox whose runtime died or timed out is discarded; the next invocation gets a fresh one.
+ * Idle sandboxes are reaped after the configured idle time.
+ *
+ * Logs. For every invocation the executor logs, under the tag "function:<name>", Lambda's
+ *   START RequestId: <id> Version: $LATEST
+ *   END RequestId: <id>
+ *   REPORT RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 9 MB\t[Init Duration: 3.21 ms\t]
+ * plus every line the runtime writes to stdout or stderr.
+ *
+ * Threads: everything runs on the event loop it was created with.
+ */
+#ifndef SL_EXECUTOR_H
+#define SL_EXECUTOR_H
+
+#include <stddef.h>
+
+struct event_base;
+struct sl_config;
+struct sl_executor;
+
+enum sl_invoke_status {
+	SL_INVOKE_OK = 0,          /* runtime posted /response */
+	SL_INVOKE_FUNCTION_ERROR,  /* runtime posted /error (handler error) */
+	SL_INVOKE_TIMEOUT,         /* Sandbox.Timedout */
+	SL_INVOKE_RUNTIME_EXIT,    /* Runtime.ExitError: runtime exited or crashed */
+	SL_INVOKE_INIT_ERROR,      /* init failed: /init/error, bad entry point, init timeout */
+	SL_INVOKE_THROTTLED,       /* no sandbox could be had within the queue bound */
+	SL_INVOKE_TOO_LARGE,       /* Function.ResponseSizeTooLarge */
+};
+
+struct sl_invoke_result {
+	enum sl_invoke_status status;
+	const char *request_id;
+	const char *error_type;     /* NULL on success; else e.g. "Sandbox.Timedout" */
+	const char *payload;        /* response bytes, or the error JSON the caller sees */
+	size_t payload_len;
+	const char *content_type;   /* of payload */
+	double duration_ms;         /* invoke phase */
+};
+
+/* Called exactly once per accepted invocation, on the executor's loop. `res` and everything it
+ * points to are valid only during the call. */
+typedef void (*sl_invoke_cb)(void *arg, const struct sl_invoke_result *res);
+
+struct sl_invoke_options {
+	const char *client_context;  /* decoded JSON text, or NULL */
+	const char *trace_id;        /* X-Ray trace header, or NULL */
+};
+
+/* agent_path: the sluice-init binary. The executor keeps a pointer to cfg: cfg must outlive it. */
+int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const char *agent_path,
+		    struct sl_executor **out);
+/* Start an invocation. 0: cb will be called exactly once, later (never from inside this call).
+ * -ENOENT: no such function. -ESHUTDOWN: the executor is shutting down. payload is copied. */
+int sl_executor_invoke(struct sl_executor *ex, const char *function, const void *payload,
+		       size_t len, const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg);
+/* Graceful stop: refuse new invocations, let running ones finish (each within its deadline),
+ * stop every sandbox, then call done(arg) on the loop. */
+void sl_executor_shutdown(struct sl_executor *ex, void (*done)(void *arg), void *arg);
+/* Kill any sandbox still running and free. NULL is a no-op. */
+void sl_executor_free(struct sl_executor *ex);
+
+#endif
