@@ -4,7 +4,8 @@
 # Everything else (bench, check, clean) is listed in the README.
 
 MODE      ?= release
-BUILD     := build/$(MODE)
+# gcc and clang builds live apart, so switching compilers never mixes objects
+BUILD     := build/$(MODE)$(if $(findstring clang,$(notdir $(CC))),-clang)
 PKGS      := libevent libevent_pthreads jansson libcurl zlib libcrypto
 CC        ?= cc
 
@@ -21,7 +22,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS   := $(sort $(wildcard core/*.c config/*.c dispatcher/*.c executor/*.c connectors/*.c connectors/*/*.c))
+LIB_SRCS   := $(sort $(wildcard core/*.c config/*.c dispatcher/*.c executor/*.c connectors/*.c \
+                connectors/*/*.c daemon/*.c))
 AGENT_SRCS := $(sort $(wildcard executor/agent/*.c))
 CLI_SRCS   := $(sort $(wildcard cli/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))

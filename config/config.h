@@ -11,7 +11,18 @@
  * The same tables generate schemas/config.schema.json and docs/configuration.md.
  *
  * Paths in the file (code dirs, state dir, destination files) are resolved against the directory
- * of the file (the current directory for the embedded default) and stored absolute.
+ * of the file (the current directory for the embedded default) and stored absolute, normalized
+ * lexically ("a/../b" -> "b"; symlinks are not followed).
+ *
+ * Errors. Loading collects every error, not just the first, one per line (lines separated by
+ * '\n', no trailing newline):
+ *   sluice.json:3:17: invalid JSON: duplicate object key near '"web"'
+ *   sluice.json: $.functions.hello.memroy_mb: unknown key (known keys: code, runtime, ...)
+ *   sluice.json: $.triggers.t.on_failure: expected the name of a destination (known: dlq), got "x"
+ *   sluice.json: $.sources.hourly: missing required key "expression"
+ * A syntax error stops at the parser; everything else is reported together. At most 200 lines
+ * are kept (then "... and N more errors"); lines that do not fit in errlen are dropped and the
+ * text ends with "... (truncated)" (a first line longer than errlen is cut and ends "...").
  *
  * Ownership: sl_config_load*() returns a config owned by the caller; sl_config_free() releases
  * everything reachable from it. All other structs here are owned by their sl_config.
@@ -29,16 +40,18 @@ enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
 struct sl_function_config {
 	char *name;
 	char *code_dir;           /* absolute; becomes LAMBDA_TASK_ROOT and the runtime's cwd */
-	char *runtime;            /* label shown in ListFunctions, e.g. "provided.al2023", "nodejs20.x" */
+	char *runtime;            /* label shown in ListFunctions, e.g. "provided.al2023", "nodejs20.x";
+				   * default "provided.al2023" */
 	char **command;           /* NULL-terminated argv of the runtime entry point; NULL means
 				   * <code_dir>/bootstrap. The handler is appended as the last
 				   * argument, as a container image's CMD is. */
-	char *handler;            /* _HANDLER */
+	char *handler;            /* _HANDLER, default "function.handler" */
 	int memory_mb;            /* 128..10240, default 128 */
 	int timeout_s;            /* 1..900, default 3 */
 	int init_timeout_s;       /* 1..900, default 10 */
 	int max_concurrency;      /* sandboxes at once, 1..1000, default 10 */
-	char **environment;       /* NULL-terminated "KEY=VALUE" list (user variables) */
+	char **environment;       /* NULL-terminated "KEY=VALUE" list (user variables), file order;
+				   * never NULL (empty list when none) */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
@@ -50,7 +63,8 @@ struct sl_source_config {
 	uint64_t max_body_bytes;  /* default 6291456 */
 	/* schedule */
 	char *expression;         /* "rate(5 minutes)" or "cron(0 12 * * ? *)" */
-	json_t *detail;           /* EventBridge "detail" object for scheduled events; default {} */
+	json_t *detail;           /* EventBridge "detail" object for scheduled events; default {}.
+				   * The config owns this reference (a deep copy of the file's). */
 };
 
 enum sl_destination_kind { SL_DEST_FILE = 0 };
@@ -68,45 +82,59 @@ struct sl_trigger_config {
 	bool enabled;             /* default true */
 	enum sl_payload_format payload_format; /* default: aws where the source kind has an AWS
 						* shape (schedule), cloudevents otherwise (http) */
-	int batch_size;           /* 1..10000, default 10 */
+	int batch_size;           /* 1..10000, default 10; must be 1 (and defaults to 1) for an aws
+				   * payload on a schedule source */
 	int max_batching_window_ms; /* 0..300000, default 500 */
 	uint64_t max_batch_bytes; /* 1..6291456, default 6291456 */
 	int max_retry_attempts;   /* 0..10000, default 2; retries after the first attempt */
-	int retry_base_ms;        /* first backoff cap, default 1000 */
-	int retry_max_ms;         /* largest backoff cap, default 60000 */
+	int retry_base_ms;        /* first backoff cap, 1..3600000, default 1000 */
+	int retry_max_ms;         /* largest backoff cap, retry_base_ms..3600000, default 60000
+				   * (or retry_base_ms when that is larger) */
 	int parallelization;      /* concurrent batches, order kept per partition key, 1..10 */
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
 };
 
 struct sl_config {
-	char *path;               /* file it came from, "(embedded)" for the default */
+	char *path;               /* file (or name) it came from, as given to the loader */
 	char *listen;             /* "HOST:PORT", default "127.0.0.1:8070" */
 	char *state_dir;          /* absolute, default "<config dir>/.sluice" */
-	char *log_level;          /* "info" */
-	char *log_format;         /* "text" | "json" */
+	char *log_level;          /* "error" | "warn" | "info" | "debug", default "info" */
+	char *log_format;         /* "text" | "json", default "text" */
 	int idle_timeout_s;       /* sandbox idle reaping, 1..86400, default 300 */
-	uint64_t spool_max_bytes; /* per spool, default 1 GiB */
-	uint64_t spool_segment_bytes; /* default 64 MiB */
+	uint64_t spool_max_bytes; /* per spool, 1 MiB..1 TiB, default 1 GiB */
+	uint64_t spool_segment_bytes; /* 64 KiB..1 GiB and <= spool_max_bytes, default 64 MiB */
 
+	/* Entries in file order; arrays are NULL when the count is 0. */
 	struct sl_function_config *functions; size_t n_functions;
 	struct sl_source_config *sources;     size_t n_sources;
 	struct sl_trigger_config *triggers;   size_t n_triggers;
 	struct sl_destination_config *destinations; size_t n_destinations;
 };
 
+#define SL_CONFIG_MAX_BYTES (16 << 20) /* largest config file accepted */
+
 /* Load and validate. On error returns NULL and writes one or more lines (each
- * "<file>: <json path>: <what was expected>[, got <what>]") into err. */
+ * "<file>: <json path>: <what was expected>[, got <what>]") into err; on success err is "".
+ * `path` is used as given in messages and as cfg->path; relative paths in the file are resolved
+ * against its directory. This is what `sluice validate FILE` runs. */
 struct sl_config *sl_config_load_file(const char *path, char *err, size_t errlen);
-/* Same for text in memory; `name` is used in messages, `base_dir` for relative paths. */
+/* Same for text in memory; `name` is used in messages, `base_dir` (NULL: the current directory;
+ * relative: against it) for relative paths. */
 struct sl_config *sl_config_load_text(const char *text, size_t len, const char *name,
 				      const char *base_dir, char *err, size_t errlen);
+/* The embedded default (config/sluice.json compiled in), named "(embedded config/sluice.json)",
+ * relative paths against ./config (as the file's own paths are), so run it from the repository
+ * root. */
+struct sl_config *sl_config_load_default(char *err, size_t errlen);
+/* Frees everything reachable from cfg. NULL is a no-op. */
 void sl_config_free(struct sl_config *cfg);
 
 const struct sl_function_config *sl_config_function(const struct sl_config *cfg, const char *name);
 const struct sl_source_config *sl_config_source(const struct sl_config *cfg, const char *name);
 const struct sl_destination_config *sl_config_destination(const struct sl_config *cfg,
 							  const char *name);
+const struct sl_trigger_config *sl_config_trigger(const struct sl_config *cfg, const char *name);
 
 /* The JSON Schema (draft 2020-12) generated from the property tables. New reference. */
 json_t *sl_config_schema(void);

@@ -62,7 +62,7 @@ void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len)
 char *sl_event_id_from_position(const char *source, const char *partition, const char *position);
 
 /* Encode as a CloudEvents JSON object (structured mode). Includes `partitionkey`, `sequence`
- * and extensions; does not include partition/position (see sl_event_to_record). New reference. */
+ * and extensions; not partition/position, which are Sluice-internal. New reference. */
 json_t *sl_event_to_cloudevent(const struct sl_event *ev);
 
 /* Decode a CloudEvents JSON object. Validates per CloudEvents 1.0: required id/source/type/
@@ -71,11 +71,6 @@ json_t *sl_event_to_cloudevent(const struct sl_event *ev);
  * On error returns NULL and writes "<attribute>: <what was expected>" into err. */
 struct sl_event *sl_event_from_cloudevent(const json_t *obj, int allow_missing_id,
 					   char *err, size_t errlen);
-
-/* Full record for internal storage (the spool): the CloudEvent plus "partition", "position",
- * "received_ms" members under the reserved key "sluice". New reference / NULL on error. */
-json_t *sl_event_to_record(const struct sl_event *ev);
-struct sl_event *sl_event_from_record(const json_t *rec, char *err, size_t errlen);
 
 /* Approximate encoded size in bytes, used for batch byte limits. */
 size_t sl_event_size(const struct sl_event *ev);

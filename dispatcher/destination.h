@@ -5,7 +5,9 @@
  * with a negative errno when it could not be stored; the caller then keeps the events and tries
  * again later: events are never dropped because a destination is down.
  *
- * Kinds built now: "file" (JSONL, one record per line, fsync before done).
+ * Kinds built now: "file" (JSONL, one record per line, fdatasync before done; the writing and
+ * syncing happen on a worker thread per file, so a slow disk never stalls the loop, and records
+ * that queue up while one sync runs share the next one: group commit).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H
@@ -27,11 +29,22 @@ struct sl_destination_ops {
 	void (*destroy)(void *ctx);
 };
 
+/* The ops of a kind by name ("file"), or NULL when this build lacks it (the config loader can
+ * then say "<kind> destinations are not built into this sluice"). */
+const struct sl_destination_ops *sl_destination_kind(const char *kind);
+
+/* 0, or a negative errno: -ENOTSUP for a kind not built in (logged), or the kind's create error
+ * (-EINVAL for a bad config). */
 int sl_destination_new(struct event_base *base, const struct sl_destination_config *cfg,
 		       struct sl_destination **out);
+/* record is borrowed (serialized before deliver returns). done(arg, status) is called exactly
+ * once, later, on the loop: 0 when stored durably, else a negative errno. */
 void sl_destination_deliver(struct sl_destination *dest, const json_t *record,
 			    sl_destination_done_cb done, void *arg);
 const char *sl_destination_name(const struct sl_destination *dest);
+/* Waits for deliveries being stored; done callbacks of deliveries still outstanding are called
+ * from inside this call (stored ones with their status, the rest with -ECANCELED). NULL is a
+ * no-op. */
 void sl_destination_free(struct sl_destination *dest);
 
 #endif

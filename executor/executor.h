@@ -67,10 +67,14 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
  * -ENOENT: no such function. -ESHUTDOWN: the executor is shutting down. payload is copied. */
 int sl_executor_invoke(struct sl_executor *ex, const char *function, const void *payload,
 		       size_t len, const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg);
+/* Bound of the per-function queue of invocations waiting for a sandbox (default 1000); past it
+ * sl_executor_invoke() answers SL_INVOKE_THROTTLED (through the callback, as always). */
+void sl_executor_set_queue_limit(struct sl_executor *ex, size_t limit);
 /* Graceful stop: refuse new invocations, let running ones finish (each within its deadline),
  * stop every sandbox, then call done(arg) on the loop. */
 void sl_executor_shutdown(struct sl_executor *ex, void (*done)(void *arg), void *arg);
-/* Kill any sandbox still running and free. NULL is a no-op. */
+/* Kill any sandbox still running and free. Callbacks of invocations still pending are not
+ * called. Not from inside an invoke callback. NULL is a no-op. */
 void sl_executor_free(struct sl_executor *ex);
 
 #endif

@@ -1,0 +1,101 @@
+/* Property tables of the top level and of a function; see props.h for the row format.
+ *
+ * Bounds follow Lambda where Lambda has one (memory 128-10240 MB, timeout 1-900 s, init 10 s,
+ * reference/lambda-semantics.md §3.3 and §9); the others are ours and are explained in the help.
+ * Changing a row changes the schema and the reference: regenerate both (tools/check-generated.sh
+ * says how).
+ */
+#include <stddef.h>
+
+#include "config/config.h"
+#include "config/props.h"
+
+#define TOP(field) offsetof(struct sl_config, field)
+#define FN(field) offsetof(struct sl_function_config, field)
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_formats[] = { "text", "json", NULL };
+
+#define ENV_NAME(n) #n,
+const char *const sl_env_reserved[] = { SL_ENV_RESERVED(ENV_NAME) NULL };
+#define ENV_DOC(n) " `" #n "`"
+
+const struct sl_prop sl_props_top[] = {
+	{ .name = "listen", .type = SL_PROP_STRING, .def = "\"127.0.0.1:8070\"",
+	  .pattern = "^.+:[0-9]{1,5}$", .offset = TOP(listen), .check = sl_check_listen,
+	  .help = "Address of the control API (functions, invoke), /metrics and health, as "
+		  "HOST:PORT; an IPv6 host goes in brackets ([::1]:8070)." },
+	{ .name = "state_dir", .type = SL_PROP_STRING, .flags = SL_PROP_PATH, .def = "\".sluice\"",
+	  .min = 1, .offset = TOP(state_dir),
+	  .help = "Directory for spools, checkpoints and the default dead-letter files; created "
+		  "when missing. Relative to the config file's directory." },
+	{ .name = "log_level", .type = SL_PROP_KEYWORD, .def = "\"info\"", .values = log_levels,
+	  .offset = TOP(log_level),
+	  .help = "Least severe level of log record written to stderr." },
+	{ .name = "log_format", .type = SL_PROP_KEYWORD, .def = "\"text\"", .values = log_formats,
+	  .offset = TOP(log_format),
+	  .help = "Log records as text lines or as JSON lines." },
+	{ .name = "idle_timeout_s", .type = SL_PROP_INT, .def = "300", .min = 1, .max = 86400,
+	  .offset = TOP(idle_timeout_s),
+	  .help = "Seconds a warm sandbox may stay idle before it is stopped." },
+	{ .name = "spool_max_bytes", .type = SL_PROP_BYTES, .def = "1073741824",
+	  .min = 1048576, .max = 1099511627776LL, .offset = TOP(spool_max_bytes),
+	  .help = "Size limit of each spool (the local queue of push sources and asynchronous "
+		  "invocations). A full spool makes push sources answer 503 with Retry-After; "
+		  "nothing is dropped." },
+	{ .name = "spool_segment_bytes", .type = SL_PROP_BYTES, .def = "67108864",
+	  .min = 65536, .max = 1073741824, .offset = TOP(spool_segment_bytes),
+	  .help = "Size of one spool segment file; at most spool_max_bytes." },
+	{ .name = "functions", .type = SL_PROP_SECTION, .def = "{}",
+	  .section = &sl_section_functions,
+	  .help = "Functions by name: what to run and how much of the machine it may use." },
+	{ .name = "sources", .type = SL_PROP_SECTION, .def = "{}", .section = &sl_section_sources,
+	  .help = "Event sources by name; \"kind\" selects the connector." },
+	{ .name = "triggers", .type = SL_PROP_SECTION, .def = "{}",
+	  .section = &sl_section_triggers,
+	  .help = "Triggers by name: which source feeds which function, with batching and "
+		  "retries." },
+	{ .name = "destinations", .type = SL_PROP_SECTION, .def = "{}",
+	  .section = &sl_section_destinations,
+	  .help = "Destinations by name, for failure records (dead letters); \"kind\" selects "
+		  "the type." },
+	{ .name = NULL }
+};
+
+const struct sl_prop sl_props_function[] = {
+	{ .name = "code", .type = SL_PROP_STRING, .flags = SL_PROP_REQUIRED | SL_PROP_PATH |
+	  SL_PROP_DIR, .min = 1, .offset = FN(code_dir),
+	  .help = "Directory of the function's code, mounted as the task root (/var/task, "
+		  "LAMBDA_TASK_ROOT). Relative to the config file's directory; must exist." },
+	{ .name = "runtime", .type = SL_PROP_STRING, .def = "\"provided.al2023\"", .min = 1,
+	  .max = 128, .offset = FN(runtime),
+	  .help = "Runtime label shown by the control API, e.g. provided.al2023 or nodejs20.x. "
+		  "Informational: what runs is `command`." },
+	{ .name = "command", .type = SL_PROP_STRING_LIST, .def_doc = "`<code>/bootstrap`",
+	  .min = 1, .max = 64, .offset = FN(command),
+	  .help = "Entry point of the runtime as an argument vector; the handler is appended as "
+		  "the last argument, as with a container image's CMD." },
+	{ .name = "handler", .type = SL_PROP_STRING, .def = "\"function.handler\"", .min = 1,
+	  .max = 128, .offset = FN(handler),
+	  .help = "Handler name passed to the runtime as _HANDLER; its format is the runtime's." },
+	{ .name = "memory_mb", .type = SL_PROP_INT, .def = "128", .min = 128, .max = 10240,
+	  .offset = FN(memory_mb),
+	  .help = "Memory limit of one sandbox in MB; CPU share is proportional to it." },
+	{ .name = "timeout_s", .type = SL_PROP_INT, .def = "3", .min = 1, .max = 900,
+	  .offset = FN(timeout_s),
+	  .help = "Seconds one invocation may run before it is stopped (Sandbox.Timedout)." },
+	{ .name = "init_timeout_s", .type = SL_PROP_INT, .def = "10", .min = 1, .max = 900,
+	  .offset = FN(init_timeout_s),
+	  .help = "Seconds the runtime may take to start and ask for its first event." },
+	{ .name = "max_concurrency", .type = SL_PROP_INT, .def = "10", .min = 1, .max = 1000,
+	  .offset = FN(max_concurrency),
+	  .help = "Most sandboxes of this function running at once; further invocations wait." },
+	{ .name = "environment", .type = SL_PROP_STRING_MAP, .def = "{}",
+	  .pattern = "^[A-Za-z][A-Za-z0-9_]+$", .reserved = sl_env_reserved,
+	  .offset = FN(environment), .check = sl_check_environment,
+	  .help = "Environment variables of the function, name to value. Names start with a "
+		  "letter and have at least 2 characters from A-Z, a-z, 0-9 and _; all "
+		  "variables together (as compact JSON) take at most 4096 bytes. Lambda reserves:"
+		  SL_ENV_RESERVED(ENV_DOC) "." },
+	{ .name = NULL }
+};

@@ -1,0 +1,103 @@
+/* Source instances: a connector's ops, its spool, and the wake-up from the spool's syncer. */
+#include "connectors/connector.h"
+
+#include "config/config.h"
+#include "connectors/spool_record.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/spool.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[] = {
+	[SL_SOURCE_HTTP] = "http",
+	[SL_SOURCE_SCHEDULE] = "schedule",
+};
+
+/* Syncer thread: wake the loop; the watermark itself is read there from the spool. */
+static void spool_durable(void *arg, uint64_t durable_seq)
+{
+	struct sl_source *src = arg;
+	(void)durable_seq;
+	event_active(src->durable_ev, EV_READ, 0);
+}
+
+static void durable_on_loop(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_source *src = arg;
+	(void)fd;
+	(void)what;
+	uint64_t durable = sl_spool_durable(src->spool);
+	if (durable == src->durable_seq)
+		return;
+	src->durable_seq = durable;
+	if (src->ops->durable)
+		src->ops->durable(src, durable);
+	if (src->on_durable)
+		src->on_durable(src, durable);
+}
+
+int sl_source_open(struct event_base *base, const struct sl_source_config *cfg,
+		   const char *state_dir, uint64_t spool_max_bytes, uint64_t spool_segment_bytes,
+		   struct sl_source **out)
+{
+	const struct sl_connector_ops *ops = sl_connector_find(kind_names[cfg->kind]);
+	if (!ops)
+		return -ENOTSUP;
+
+	struct sl_source *src = sl_xcalloc(1, sizeof(*src));
+	src->ops = ops;
+	src->cfg = cfg;
+	src->base = base;
+	src->tag = sl_xasprintf("source:%s", cfg->name);
+	src->durable_ev = sl_check_alloc(event_new(base, -1, 0, durable_on_loop, src));
+
+	char *dir = sl_xasprintf("%s/spool/%s", state_dir, cfg->name);
+	struct sl_spool_options opts = {
+		.dir = dir, .name = cfg->name, .max_bytes = spool_max_bytes,
+		.segment_bytes = spool_segment_bytes,
+		.on_durable = spool_durable, .on_durable_arg = src,
+	};
+	int rc = sl_spool_open(&opts, &src->spool);
+	free(dir);
+	if (rc < 0) {
+		sl_error(src->tag, "cannot open spool under %s: %s", state_dir, strerror(-rc));
+		goto fail;
+	}
+	src->durable_seq = sl_spool_durable(src->spool);
+	rc = ops->create(src);
+	if (rc < 0)
+		goto fail;
+	*out = src;
+	return 0;
+fail:
+	sl_spool_close(src->spool);
+	event_free(src->durable_ev);
+	free(src->tag);
+	free(src);
+	return rc;
+}
+
+void sl_source_close(struct sl_source *src)
+{
+	if (!src)
+		return;
+	src->ops->destroy(src);
+	sl_spool_close(src->spool);
+	event_free(src->durable_ev);
+	free(src->tag);
+	free(src);
+}
+
+int sl_source_spool_batch(struct sl_source *src, struct sl_event *const *events, size_t n,
+			  int64_t received_ms, uint64_t *seq)
+{
+	size_t len;
+	char *text = sl_spool_record_encode(events, n, received_ms, &len);
+	int rc = sl_spool_append(src->spool, text, len, seq);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,297 @@
+/* Envelope: construction, reference counting, CloudEvents JSON encoding and decoding.
+ *
+ * Decoding validates what CloudEvents 1.0 requires of the JSON format (reference §8): required
+ * attributes present and non-empty, specversion "1.0", attribute names of [a-z0-9]{1,20},
+ * extension values scalar, data and data_base64 mutually exclusive, data_base64 valid base64.
+ * `null` for an optional attribute means unset. Errors name the attribute and what was expected.
+ */
+#include "core/event.h"
+
+#include "core/base64.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct string_attr {
+	const char *name;
+	size_t offset;
+	int required;
+};
+
+/* The string attributes every event may carry, in encoding order. */
+static const struct string_attr string_attrs[] = {
+	{ "id", offsetof(struct sl_event, id), 1 },
+	{ "source", offsetof(struct sl_event, source), 1 },
+	{ "type", offsetof(struct sl_event, type), 1 },
+	{ "subject", offsetof(struct sl_event, subject), 0 },
+	{ "time", offsetof(struct sl_event, time), 0 },
+	{ "datacontenttype", offsetof(struct sl_event, datacontenttype), 0 },
+	{ "dataschema", offsetof(struct sl_event, dataschema), 0 },
+	{ "partitionkey", offsetof(struct sl_event, partitionkey), 0 },
+	{ "sequence", offsetof(struct sl_event, sequence), 0 },
+};
+#define N_STRING_ATTRS (sizeof(string_attrs) / sizeof(string_attrs[0]))
+
+static char **attr_field(struct sl_event *ev, const struct string_attr *a)
+{
+	return (char **)((char *)ev + a->offset);
+}
+
+static const char *attr_value(const struct sl_event *ev, const struct string_attr *a)
+{
+	return *(char *const *)((const char *)ev + a->offset);
+}
+
+struct sl_event *sl_event_new(void)
+{
+	struct sl_event *ev = sl_xcalloc(1, sizeof(*ev));
+	ev->refs = 1;
+	ev->partition = sl_xstrdup("");
+	ev->position = sl_xstrdup("");
+	return ev;
+}
+
+struct sl_event *sl_event_ref(struct sl_event *ev)
+{
+	__atomic_add_fetch(&ev->refs, 1, __ATOMIC_RELAXED);
+	return ev;
+}
+
+void sl_event_unref(struct sl_event *ev)
+{
+	if (!ev || __atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (size_t i = 0; i < N_STRING_ATTRS; i++)
+		free(*attr_field(ev, &string_attrs[i]));
+	json_decref(ev->extensions);
+	json_decref(ev->data);
+	free(ev->data_bytes);
+	free(ev->partition);
+	free(ev->position);
+	free(ev);
+}
+
+void sl_event_set(char **field, const char *value)
+{
+	char *copy = sl_xstrdup(value);
+	free(*field);
+	*field = copy;
+}
+
+void sl_event_set_data_json(struct sl_event *ev, json_t *data)
+{
+	json_decref(ev->data);
+	free(ev->data_bytes);
+	ev->data_bytes = NULL;
+	ev->data_len = 0;
+	ev->data = data;
+}
+
+void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len)
+{
+	unsigned char *copy = sl_xmalloc(len);
+	memcpy(copy, bytes, len);
+	json_decref(ev->data);
+	ev->data = NULL;
+	free(ev->data_bytes);
+	ev->data_bytes = copy;
+	ev->data_len = len;
+}
+
+char *sl_event_id_from_position(const char *source, const char *partition, const char *position)
+{
+	if (!partition || !*partition)
+		return sl_xasprintf("%s:%s", source, position);
+	return sl_xasprintf("%s:%s:%s", source, partition, position);
+}
+
+json_t *sl_event_to_cloudevent(const struct sl_event *ev)
+{
+	json_t *obj = sl_check_alloc(json_object());
+
+	json_object_set_new(obj, "specversion", json_string("1.0"));
+	for (size_t i = 0; i < N_STRING_ATTRS; i++) {
+		const char *v = attr_value(ev, &string_attrs[i]);
+		if (v)
+			json_object_set_new(obj, string_attrs[i].name, sl_check_alloc(json_string(v)));
+	}
+	if (ev->extensions)
+		json_object_update(obj, ev->extensions);
+	if (ev->data) {
+		json_object_set(obj, "data", ev->data);
+	} else if (ev->data_bytes) {
+		char *b64 = sl_base64_encode(ev->data_bytes, ev->data_len);
+		json_object_set_new(obj, "data_base64", sl_check_alloc(json_string(b64)));
+		free(b64);
+	}
+	return obj;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int valid_attr_name(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 1 || n > 20)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+static const struct string_attr *find_string_attr(const char *name)
+{
+	for (size_t i = 0; i < N_STRING_ATTRS; i++)
+		if (strcmp(string_attrs[i].name, name) == 0)
+			return &string_attrs[i];
+	return NULL;
+}
+
+static int decode_string_attr(struct sl_event *ev, const struct string_attr *a, json_t *v,
+			      char *err, size_t errlen)
+{
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		set_err(err, errlen, "%s: expected a non-empty string", a->name);
+		return -EINVAL;
+	}
+	sl_event_set(attr_field(ev, a), json_string_value(v));
+	return 0;
+}
+
+static int decode_data_base64(struct sl_event *ev, json_t *v, char *err, size_t errlen)
+{
+	unsigned char *bytes;
+	size_t len;
+
+	if (!json_is_string(v) ||
+	    sl_base64_decode(json_string_value(v), json_string_length(v), &bytes, &len) < 0) {
+		set_err(err, errlen, "data_base64: expected a base64 string");
+		return -EINVAL;
+	}
+	free(ev->data_bytes);
+	ev->data_bytes = bytes;
+	ev->data_len = len;
+	return 0;
+}
+
+static int decode_extension(struct sl_event *ev, const char *name, json_t *v, char *err,
+			    size_t errlen)
+{
+	if (!valid_attr_name(name)) {
+		set_err(err, errlen, "%s: attribute names must be 1-20 characters of a-z and 0-9",
+			name);
+		return -EINVAL;
+	}
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v)) {
+		set_err(err, errlen, "%s: expected a string, integer or boolean attribute value",
+			name);
+		return -EINVAL;
+	}
+	if (!ev->extensions)
+		ev->extensions = sl_check_alloc(json_object());
+	json_object_set(ev->extensions, name, v);
+	return 0;
+}
+
+static int decode_member(struct sl_event *ev, const char *key, json_t *v, char *err,
+			 size_t errlen)
+{
+	const struct string_attr *a = find_string_attr(key);
+
+	if (a)
+		return decode_string_attr(ev, a, v, err, errlen);
+	if (strcmp(key, "specversion") == 0) {
+		if (json_is_string(v) && strcmp(json_string_value(v), "1.0") == 0)
+			return 0;
+		set_err(err, errlen, "specversion: expected \"1.0\"");
+		return -EINVAL;
+	}
+	if (strcmp(key, "data") == 0) {
+		sl_event_set_data_json(ev, json_incref(v));
+		return 0;
+	}
+	if (strcmp(key, "data_base64") == 0)
+		return decode_data_base64(ev, v, err, errlen);
+	return decode_extension(ev, key, v, err, errlen);
+}
+
+static int check_required(const struct sl_event *ev, const json_t *obj, int allow_missing_id,
+			  char *err, size_t errlen)
+{
+	if (!json_object_get(obj, "specversion")) {
+		set_err(err, errlen, "specversion: required attribute missing");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < N_STRING_ATTRS; i++) {
+		const struct string_attr *a = &string_attrs[i];
+		if (!a->required || attr_value(ev, a))
+			continue;
+		if (allow_missing_id && a->offset == offsetof(struct sl_event, id))
+			continue;
+		set_err(err, errlen, "%s: required attribute missing", a->name);
+		return -EINVAL;
+	}
+	if (json_object_get(obj, "data") && json_object_get(obj, "data_base64")) {
+		set_err(err, errlen, "data: data and data_base64 are mutually exclusive");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct sl_event *sl_event_from_cloudevent(const json_t *obj, int allow_missing_id, char *err,
+					   size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj)) {
+		set_err(err, errlen, "event: expected a JSON object");
+		return NULL;
+	}
+	struct sl_event *ev = sl_event_new();
+	json_object_foreach((json_t *)obj, key, v) {
+		if (decode_member(ev, key, v, err, errlen) < 0)
+			goto fail;
+	}
+	if (check_required(ev, obj, allow_missing_id, err, errlen) < 0)
+		goto fail;
+	return ev;
+fail:
+	sl_event_unref(ev);
+	return NULL;
+}
+
+size_t sl_event_size(const struct sl_event *ev)
+{
+	size_t size = 64;
+
+	for (size_t i = 0; i < N_STRING_ATTRS; i++) {
+		const char *v = attr_value(ev, &string_attrs[i]);
+		if (v)
+			size += strlen(string_attrs[i].name) + strlen(v) + 6;
+	}
+	if (ev->extensions)
+		size += json_dumpb(ev->extensions, NULL, 0, JSON_COMPACT);
+	if (ev->data)
+		size += json_dumpb(ev->data, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	else if (ev->data_bytes)
+		size += 4 * ((ev->data_len + 2) / 3);
+	return size;
+}

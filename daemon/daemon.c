@@ -1,0 +1,376 @@
+/* The daemon's assembly and lifecycle; see daemon.h. */
+#include "daemon/daemon.h"
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "connectors/spool_feed.h"
+#include "core/http_server.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "daemon/control_api.h"
+#include "daemon/state_dir.h"
+#include "dispatcher/destination.h"
+#include "dispatcher/trigger.h"
+#include "executor/executor.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "sluice"
+#define HTTP_BODY_SLACK (1u << 20)     /* over the largest source limit: evhttp's own 413 */
+#define ACK_WAIT_MS 20
+
+struct daemon_trigger {
+	const struct sl_trigger_config *cfg;
+	struct sl_source *src;
+	struct sl_spool_feed *feed;
+	struct sl_trigger *trigger;
+	struct sl_destination *own_dlq;        /* default dead-letter file, when none named */
+	struct sl_destination_config own_dlq_cfg;
+};
+
+struct sl_daemon {
+	const struct sl_config *cfg;
+	struct event_base *base;
+	struct sl_state_dir *state;
+	struct sl_executor *executor;
+	struct sl_destination **destinations;  /* parallel to cfg->destinations */
+	struct sl_source **sources;            /* parallel to cfg->sources */
+	struct daemon_trigger *triggers;       /* parallel to cfg->triggers */
+	struct sl_http_server *http;
+	struct event *signals[2];
+	struct event *ack_wait;
+	int stopping;
+	size_t drains_left;
+};
+
+static struct sl_source *find_source(struct sl_daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		if (strcmp(d->cfg->sources[i].name, name) == 0)
+			return d->sources[i];
+	return NULL;
+}
+
+static void route_events(void *arg, struct evhttp_request *req, const char *rest)
+{
+	struct sl_daemon *d = arg;
+	struct sl_source *src = find_source(d, rest);
+
+	if (!src || !src->ops->handle_http) {
+		sl_http_reply_error(req, 404, "ResourceNotFoundException",
+				    "no http source named \"%s\"", rest);
+		return;
+	}
+	src->ops->handle_http(src, req);
+}
+
+static void route_health(void *arg, struct evhttp_request *req, const char *rest)
+{
+	struct sl_daemon *d = arg;
+	(void)rest;
+	sl_http_reply_json(req, d->stopping ? 503 : 200,
+			   json_pack("{s:s}", "status", d->stopping ? "stopping" : "ok"));
+}
+
+/* The spool of src has new durable records: every trigger reading it may go on. */
+static void source_durable(struct sl_source *src, uint64_t durable_seq)
+{
+	struct sl_daemon *d = src->owner;
+	(void)durable_seq;
+	for (size_t i = 0; i < d->cfg->n_triggers; i++)
+		if (d->triggers[i].src == src && d->triggers[i].feed)
+			sl_spool_feed_pump(d->triggers[i].feed);
+}
+
+static int open_sources(struct sl_daemon *d)
+{
+	const struct sl_config *cfg = d->cfg;
+
+	d->sources = sl_xcalloc(cfg->n_sources + 1, sizeof(*d->sources));
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		int rc = sl_source_open(d->base, &cfg->sources[i], cfg->state_dir,
+					cfg->spool_max_bytes, cfg->spool_segment_bytes,
+					&d->sources[i]);
+		if (rc < 0) {
+			sl_error(TAG, "source %s: cannot start: %s", cfg->sources[i].name,
+				 strerror(-rc));
+			return rc;
+		}
+		d->sources[i]->owner = d;
+		d->sources[i]->on_durable = source_durable;
+	}
+	return 0;
+}
+
+static int open_destinations(struct sl_daemon *d)
+{
+	const struct sl_config *cfg = d->cfg;
+
+	d->destinations = sl_xcalloc(cfg->n_destinations + 1, sizeof(*d->destinations));
+	for (size_t i = 0; i < cfg->n_destinations; i++) {
+		int rc = sl_destination_new(d->base, &cfg->destinations[i], &d->destinations[i]);
+		if (rc < 0) {
+			sl_error(TAG, "destination %s: cannot open: %s",
+				 cfg->destinations[i].name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static struct sl_destination *on_failure_of(struct sl_daemon *d, struct daemon_trigger *t)
+{
+	const struct sl_config *cfg = d->cfg;
+
+	if (t->cfg->on_failure) {
+		for (size_t i = 0; i < cfg->n_destinations; i++)
+			if (strcmp(cfg->destinations[i].name, t->cfg->on_failure) == 0)
+				return d->destinations[i];
+		return NULL; /* the config validator rejects dangling names */
+	}
+	t->own_dlq_cfg.name = sl_xasprintf("dead-letter:%s", t->cfg->name);
+	t->own_dlq_cfg.kind = SL_DEST_FILE;
+	t->own_dlq_cfg.path = sl_xasprintf("%s/dead-letter/%s.jsonl", cfg->state_dir,
+					   t->cfg->name);
+	if (sl_destination_new(d->base, &t->own_dlq_cfg, &t->own_dlq) < 0)
+		return NULL;
+	return t->own_dlq;
+}
+
+static int open_trigger(struct sl_daemon *d, struct daemon_trigger *t)
+{
+	struct sl_trigger_source callbacks;
+	struct sl_destination *dlq;
+	int rc;
+
+	t->src = find_source(d, t->cfg->source);
+	if (!(dlq = on_failure_of(d, t))) {
+		sl_error(TAG, "trigger %s: cannot open its on-failure destination", t->cfg->name);
+		return -EINVAL;
+	}
+	if ((rc = sl_spool_feed_new(t->src, t->cfg->name, &t->feed)) < 0) {
+		sl_error(TAG, "trigger %s: cannot open a spool reader: %s", t->cfg->name,
+			 strerror(-rc));
+		return rc;
+	}
+	sl_spool_feed_callbacks(t->feed, &callbacks);
+	rc = sl_trigger_new(d->base, t->cfg, t->src->cfg, d->executor, dlq, &callbacks,
+			    &t->trigger);
+	if (rc < 0) {
+		sl_error(TAG, "trigger %s: cannot start: %s", t->cfg->name, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int open_triggers(struct sl_daemon *d)
+{
+	d->triggers = sl_xcalloc(d->cfg->n_triggers + 1, sizeof(*d->triggers));
+	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+		d->triggers[i].cfg = &d->cfg->triggers[i];
+		if (!d->cfg->triggers[i].enabled) {
+			sl_info(TAG, "trigger %s is disabled", d->cfg->triggers[i].name);
+			continue;
+		}
+		int rc = open_trigger(d, &d->triggers[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static size_t http_body_cap(const struct sl_config *cfg)
+{
+	uint64_t cap = 6291456;
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		if (cfg->sources[i].kind == SL_SOURCE_HTTP && cfg->sources[i].max_body_bytes > cap)
+			cap = cfg->sources[i].max_body_bytes;
+	return (size_t)cap + HTTP_BODY_SLACK;
+}
+
+static int open_listener(struct sl_daemon *d, const char *listen)
+{
+	int rc = sl_http_server_new(d->base, listen, http_body_cap(d->cfg), &d->http);
+	if (rc < 0) {
+		sl_error(TAG, "cannot listen on %s: %s", listen, strerror(-rc));
+		return rc;
+	}
+	sl_http_server_route(d->http, "/events/", route_events, d);
+	sl_http_server_route(d->http, "/healthz", route_health, d);
+	sl_control_api_register(d->http, d->cfg, d->executor);
+	return 0;
+}
+
+static int start_everything(struct sl_daemon *d)
+{
+	for (size_t i = 0; i < d->cfg->n_triggers; i++)
+		if (d->triggers[i].feed)
+			sl_spool_feed_attach(d->triggers[i].feed, d->triggers[i].trigger);
+	for (size_t i = 0; i < d->cfg->n_sources; i++) {
+		int rc = d->sources[i]->ops->start(d->sources[i]);
+		if (rc < 0) {
+			sl_error(d->sources[i]->tag, "cannot start: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void print_ready(struct sl_daemon *d)
+{
+	const char *addr = sl_http_server_address(d->http);
+
+	sl_info(TAG, "listening on http://%s (state in %s)", addr, d->cfg->state_dir);
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		if (d->cfg->sources[i].kind == SL_SOURCE_HTTP)
+			sl_info(TAG, "send an event: curl -i -X POST http://%s/events/%s "
+				"-H 'Content-Type: application/json' -d '{\"hello\":\"world\"}'",
+				addr, d->cfg->sources[i].name);
+}
+
+/* --- shutdown, in steps on the loop --- */
+
+static size_t pending_acks(struct sl_daemon *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		if (d->sources[i]->ops->pending)
+			n += d->sources[i]->ops->pending(d->sources[i]);
+	return n;
+}
+
+static void wait_for_acks(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_daemon *d = arg;
+	struct timeval tv = { 0, ACK_WAIT_MS * 1000 };
+	(void)fd;
+	(void)what;
+	if (pending_acks(d) == 0) {
+		event_base_loopexit(d->base, &tv); /* a moment to flush the last replies */
+		return;
+	}
+	evtimer_add(d->ack_wait, &tv);
+}
+
+static void executor_stopped(void *arg)
+{
+	struct sl_daemon *d = arg;
+	d->ack_wait = sl_check_alloc(evtimer_new(d->base, wait_for_acks, d));
+	wait_for_acks(-1, 0, d);
+}
+
+static void trigger_drained(void *arg)
+{
+	struct sl_daemon *d = arg;
+	if (--d->drains_left > 0)
+		return;
+	sl_info(TAG, "triggers drained; stopping sandboxes");
+	sl_executor_shutdown(d->executor, executor_stopped, d);
+}
+
+static void begin_shutdown(struct sl_daemon *d)
+{
+	sl_info(TAG, "shutting down: no new events; finishing batches in flight");
+	d->stopping = 1;
+	sl_http_server_stop_listening(d->http);
+	d->drains_left = 1;
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		d->sources[i]->ops->stop(d->sources[i]);
+	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+		if (!d->triggers[i].trigger)
+			continue;
+		sl_spool_feed_stop(d->triggers[i].feed);
+		d->drains_left++;
+		sl_trigger_drain(d->triggers[i].trigger, trigger_drained, d);
+	}
+	trigger_drained(d);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sl_daemon *d = arg;
+	(void)what;
+	if (d->stopping) {
+		sl_warn(TAG, "second %s: exiting now; uncommitted events are redelivered on the "
+			"next start", strsignal((int)sig));
+		exit(1);
+	}
+	begin_shutdown(d);
+}
+
+static void free_daemon(struct sl_daemon *d)
+{
+	const struct sl_config *cfg = d->cfg;
+
+	for (size_t i = 0; d->triggers && i < cfg->n_triggers; i++) {
+		sl_trigger_free(d->triggers[i].trigger);
+		sl_spool_feed_free(d->triggers[i].feed);
+		sl_destination_free(d->triggers[i].own_dlq);
+		free(d->triggers[i].own_dlq_cfg.name);
+		free(d->triggers[i].own_dlq_cfg.path);
+	}
+	/* sources before the listener: a source answers its waiting requests as it closes */
+	for (size_t i = 0; d->sources && i < cfg->n_sources; i++)
+		sl_source_close(d->sources[i]);
+	sl_http_server_free(d->http);
+	sl_executor_free(d->executor);
+	for (size_t i = 0; d->destinations && i < cfg->n_destinations; i++)
+		sl_destination_free(d->destinations[i]);
+	for (size_t i = 0; i < 2; i++)
+		if (d->signals[i])
+			event_free(d->signals[i]);
+	if (d->ack_wait)
+		event_free(d->ack_wait);
+	sl_state_dir_release(d->state);
+	event_base_free(d->base);
+	free(d->triggers);
+	free(d->sources);
+	free(d->destinations);
+	free(d);
+}
+
+static int build(struct sl_daemon *d, const struct sl_daemon_options *opts)
+{
+	int rc;
+
+	if ((rc = sl_state_dir_acquire(d->cfg->state_dir, &d->state)) < 0)
+		return rc;
+	if ((rc = sl_executor_new(d->base, d->cfg, opts->agent_path, &d->executor)) < 0) {
+		sl_error(TAG, "cannot start the executor: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = open_destinations(d)) < 0 || (rc = open_sources(d)) < 0 ||
+	    (rc = open_triggers(d)) < 0 ||
+	    (rc = open_listener(d, opts->listen ? opts->listen : d->cfg->listen)) < 0)
+		return rc;
+	d->signals[0] = sl_check_alloc(evsignal_new(d->base, SIGTERM, on_signal, d));
+	d->signals[1] = sl_check_alloc(evsignal_new(d->base, SIGINT, on_signal, d));
+	event_add(d->signals[0], NULL);
+	event_add(d->signals[1], NULL);
+	return start_everything(d);
+}
+
+int sl_daemon_run(const struct sl_config *cfg, const struct sl_daemon_options *opts)
+{
+	struct sl_daemon *d = sl_xcalloc(1, sizeof(*d));
+
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	d->cfg = cfg;
+	d->base = sl_check_alloc(event_base_new());
+	if (build(d, opts) < 0) {
+		free_daemon(d);
+		return 1;
+	}
+	print_ready(d);
+	event_base_dispatch(d->base);
+	sl_info(TAG, "stopped");
+	free_daemon(d);
+	return 0;
+}

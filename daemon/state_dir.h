@@ -1,0 +1,15 @@
+/* The state directory: spools, checkpoints and default dead-letter files live here. It is created
+ * if missing and locked (flock on "<dir>/lock") for as long as the daemon runs, so a second daemon
+ * on the same directory fails at start instead of corrupting the first one's spools.
+ */
+#ifndef SL_STATE_DIR_H
+#define SL_STATE_DIR_H
+
+struct sl_state_dir;
+
+int sl_state_dir_acquire(const char *path, struct sl_state_dir **out);
+void sl_state_dir_release(struct sl_state_dir *state);
+/* mkdir -p; 0 or negative errno. */
+int sl_mkdirs(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,149 @@
+/* Failure record construction; see failure_record.h for the shape. */
+#include "dispatcher/failure_record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/event.h"
+#include "core/mem.h"
+#include "dispatcher/payload.h"
+#include "executor/executor.h"
+
+void sl_format_iso8601_ms(int64_t unix_ms, char *buf, size_t len)
+{
+	time_t secs = (time_t)(unix_ms / 1000);
+	int ms = (int)(unix_ms % 1000);
+	struct tm tm;
+
+	if (ms < 0) {
+		ms += 1000;
+		secs--;
+	}
+	gmtime_r(&secs, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", ms);
+}
+
+static void set_str(json_t *obj, const char *key, const char *value)
+{
+	json_object_set_new(obj, key, value ? sl_check_alloc(json_string(value)) : json_null());
+}
+
+static json_t *request_context(const struct sl_failure_info *fi)
+{
+	json_t *rc = sl_check_alloc(json_object());
+	char *arn = sl_xasprintf("%s%s", SL_FAILURE_FUNCTION_ARN_PREFIX, fi->function);
+
+	set_str(rc, "requestId", fi->request_id);
+	set_str(rc, "functionArn", arn);
+	set_str(rc, "condition", fi->condition);
+	json_object_set_new(rc, "approximateInvokeCount", json_integer(fi->invoke_count));
+	free(arn);
+	return rc;
+}
+
+static json_t *response_context(void)
+{
+	return sl_check_alloc(json_pack("{s:i, s:s, s:s}", "statusCode", 200, "executedVersion",
+					SL_FAILURE_EXECUTED_VERSION, "functionError",
+					SL_FAILURE_FUNCTION_ERROR));
+}
+
+static json_t *batch_info(const struct sl_failure_info *fi)
+{
+	const struct sl_event *first = fi->events[0], *last = fi->events[fi->n - 1];
+	json_t *bi = sl_check_alloc(json_object());
+
+	set_str(bi, "trigger", fi->trigger);
+	set_str(bi, "source", fi->source);
+	set_str(bi, "function", fi->function);
+	set_str(bi, "partition", first->partition);
+	set_str(bi, "firstPosition", first->position);
+	set_str(bi, "lastPosition", last->position);
+	json_object_set_new(bi, "batchSize", json_integer((json_int_t)fi->n));
+	set_str(bi, "firstEventId", first->id);
+	set_str(bi, "lastEventId", last->id);
+	return bi;
+}
+
+/* Add "events" when the record stays under the limit with them, else "eventsOmitted". */
+static void add_events(json_t *rec, const struct sl_failure_info *fi)
+{
+	json_t *events = sl_payload_cloudevents(fi->events, fi->n);
+	if (!events) {
+		set_str(rec, "eventsOmitted", "an event of the batch could not be encoded; "
+			"read the batch again from the source between firstPosition and lastPosition");
+		return;
+	}
+	size_t without = json_dumpb(rec, NULL, 0, JSON_COMPACT);
+	size_t with = json_dumpb(events, NULL, 0, JSON_COMPACT);
+	if (without + with + sizeof(",\"events\":") <= SL_FAILURE_RECORD_MAX_BYTES) {
+		json_object_set_new(rec, "events", events);
+		return;
+	}
+	char *note = sl_xasprintf("%zu events (%zu bytes) would pass the %u-byte record limit; "
+				  "read them again from the source between firstPosition and "
+				  "lastPosition", fi->n, with, SL_FAILURE_RECORD_MAX_BYTES);
+	set_str(rec, "eventsOmitted", note);
+	free(note);
+	json_decref(events);
+}
+
+json_t *sl_failure_record_new(const struct sl_failure_info *fi)
+{
+	json_t *rec = sl_check_alloc(json_object());
+	char when[40];
+
+	sl_format_iso8601_ms(fi->timestamp_ms, when, sizeof(when));
+	set_str(rec, "version", SL_FAILURE_RECORD_VERSION);
+	set_str(rec, "timestamp", when);
+	json_object_set_new(rec, "requestContext", request_context(fi));
+	if (fi->invoke_count > 0)
+		json_object_set_new(rec, "responseContext", response_context());
+	set_str(rec, "errorType", fi->error_type);
+	set_str(rec, "errorMessage", fi->error_message);
+	json_object_set_new(rec, SL_FAILURE_BATCH_INFO_KEY, batch_info(fi));
+	add_events(rec, fi);
+	return rec;
+}
+
+const char *sl_failure_status_name(int status)
+{
+	switch (status) {
+	case SL_INVOKE_OK: return "Function.Success";
+	case SL_INVOKE_FUNCTION_ERROR: return "Function.Error";
+	case SL_INVOKE_TIMEOUT: return "Sandbox.Timedout";
+	case SL_INVOKE_RUNTIME_EXIT: return "Runtime.ExitError";
+	case SL_INVOKE_INIT_ERROR: return "Runtime.InitError";
+	case SL_INVOKE_THROTTLED: return "Sluice.Throttled";
+	case SL_INVOKE_TOO_LARGE: return "Function.ResponseSizeTooLarge";
+	}
+	return "Sluice.Unknown";
+}
+
+void sl_failure_error_of(const struct sl_invoke_result *res, char **type, char **message)
+{
+	json_t *doc = NULL;
+	const char *t = NULL, *m = NULL;
+
+	if (res->payload && res->payload_len)
+		doc = json_loadb(res->payload, res->payload_len, JSON_DECODE_ANY, NULL);
+	if (json_is_object(doc)) {
+		t = json_string_value(json_object_get(doc, "errorType"));
+		m = json_string_value(json_object_get(doc, "errorMessage"));
+	}
+	if (!t)
+		t = res->error_type ? res->error_type : sl_failure_status_name(res->status);
+	*type = sl_xstrdup(t);
+	if (m)
+		*message = sl_xstrndup(m, SL_FAILURE_MAX_MESSAGE);
+	else if (res->payload && res->payload_len)
+		*message = sl_xstrndup(res->payload, res->payload_len < SL_FAILURE_MAX_MESSAGE ?
+				       res->payload_len : SL_FAILURE_MAX_MESSAGE);
+	else
+		*message = sl_xasprintf("the invocation failed with %s and no error body",
+					sl_failure_status_name(res->status));
+	json_decref(doc);
+}

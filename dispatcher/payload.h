@@ -1,0 +1,45 @@
+/* Payload: the bytes a function receives for one batch.
+ *
+ * Each trigger picks a payload format (config: payload_format):
+ *   cloudevents  a CloudEvents JSON batch (application/cloudevents-batch+json): a JSON array of
+ *                structured-mode events (sl_event_to_cloudevent), in batch order. Any source.
+ *   aws          the exact event AWS would send for the source kind. For the schedule kind that
+ *                is the EventBridge "Scheduled Event" object, which the schedule connector already
+ *                puts in the event's data: the payload is that data verbatim (JSON data encoded
+ *                compactly, binary data as its bytes, no data as `null`), one event per invoke.
+ *                The http kind has no AWS batch shape: -ENOTSUP.
+ *
+ * Output is one malloc'd buffer (free()), not NUL-terminated as far as *len is concerned (a NUL
+ * follows for convenience).
+ */
+#ifndef SL_PAYLOAD_H
+#define SL_PAYLOAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+struct sl_event;
+
+#define SL_PAYLOAD_CONTENT_TYPE_CLOUDEVENTS "application/cloudevents-batch+json"
+
+/* Most events one batch may hold for (fmt, kind): 1 for aws/schedule (EventBridge invokes once
+ * per event), 0 when the format sets no limit of its own. */
+size_t sl_payload_max_batch(enum sl_payload_format fmt, enum sl_source_kind kind);
+/* 0 when (fmt, kind) can be encoded, else -ENOTSUP. */
+int sl_payload_supported(enum sl_payload_format fmt, enum sl_source_kind kind);
+const char *sl_payload_format_name(enum sl_payload_format fmt);
+const char *sl_source_kind_name(enum sl_source_kind kind);
+
+/* The CloudEvents batch for evs[0..n): a JSON array (new reference), or NULL when an event
+ * cannot be encoded. */
+json_t *sl_payload_cloudevents(const struct sl_event *const *evs, size_t n);
+
+/* Encode a batch of n >= 1 events. 0 with *out (caller frees) and *len; -ENOTSUP for a format the
+ * source kind lacks; -EINVAL for a batch the format cannot hold (aws/schedule with n != 1) or an
+ * event that cannot be encoded. */
+int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
+		      const struct sl_event *const *evs, size_t n, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,282 @@
+/* Trigger instance: creation, offer, partitions, backpressure, drain, free; see trigger.h and
+ * trigger_internal.h. Batching and invoking live in trigger_lane.c, outcomes in
+ * trigger_outcome.c.
+ */
+#include "dispatcher/trigger.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "dispatcher/checkpoint.h"
+#include "dispatcher/payload.h"
+#include "dispatcher/trigger_internal.h"
+
+#define TR_MIN_BUCKETS 16
+
+int64_t tr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static void on_drain_check(evutil_socket_t fd, short what, void *arg);
+
+/* Check the configuration against what this trigger can do; logs what is wrong. */
+static int check_config(const struct sl_trigger_config *cfg, const struct sl_source_config *scfg)
+{
+	const char *name = cfg->name ? cfg->name : "(unnamed)";
+
+	if (!cfg->function) {
+		sl_error("sluice", "trigger %s: no function", name);
+		return -EINVAL;
+	}
+	if (sl_payload_supported(cfg->payload_format, scfg->kind) < 0) {
+		sl_error("sluice", "trigger %s: payload_format \"%s\" has no event shape for %s "
+			 "sources; use \"cloudevents\"", name,
+			 sl_payload_format_name(cfg->payload_format), sl_source_kind_name(scfg->kind));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static size_t effective_batch_size(struct sl_trigger *t)
+{
+	size_t size = t->cfg->batch_size > 0 ? (size_t)t->cfg->batch_size : 1;
+	size_t cap = sl_payload_max_batch(t->cfg->payload_format, t->scfg->kind);
+
+	if (cap && size > cap) {
+		sl_info(t->tag, "batch_size %zu lowered to %zu: %s payloads for %s sources carry "
+			"one event", size, cap, sl_payload_format_name(t->cfg->payload_format),
+			sl_source_kind_name(t->scfg->kind));
+		size = cap;
+	}
+	return size;
+}
+
+int sl_trigger_new(struct event_base *base, const struct sl_trigger_config *cfg,
+		   const struct sl_source_config *source_cfg, struct sl_executor *ex,
+		   struct sl_destination *on_failure, const struct sl_trigger_source *src,
+		   struct sl_trigger **out)
+{
+	*out = NULL;
+	if (!base || !cfg || !source_cfg || !ex || !on_failure || !src)
+		return -EINVAL;
+	int rc = check_config(cfg, source_cfg);
+	if (rc < 0)
+		return rc;
+
+	struct sl_trigger *t = sl_xcalloc(1, sizeof(*t));
+	t->base = base;
+	t->cfg = cfg;
+	t->scfg = source_cfg;
+	t->ex = ex;
+	t->on_failure = on_failure;
+	t->src = *src;
+	t->tag = sl_xasprintf("trigger:%s", cfg->name ? cfg->name : "(unnamed)");
+	t->batch_size = effective_batch_size(t);
+	t->parallelization = cfg->parallelization > 1 ? (unsigned)cfg->parallelization : 1;
+	t->n_buckets = TR_MIN_BUCKETS;
+	t->buckets = sl_xcalloc(t->n_buckets, sizeof(*t->buckets));
+	t->drain_ev = sl_check_alloc(evtimer_new(base, on_drain_check, t));
+	t->rnd = sl_rand_default;
+	*out = t;
+	return 0;
+}
+
+static void rehash(struct sl_trigger *t)
+{
+	size_t n = t->n_buckets * 2;
+	struct tr_partition **buckets = sl_xcalloc(n, sizeof(*buckets));
+
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct tr_partition *p = t->buckets[i], *next;
+		for (; p; p = next) {
+			next = p->next;
+			size_t slot = fnv1a(p->name) & (n - 1);
+			p->next = buckets[slot];
+			buckets[slot] = p;
+		}
+	}
+	free(t->buckets);
+	t->buckets = buckets;
+	t->n_buckets = n;
+}
+
+/* The partition of that name, created on first sight. */
+static struct tr_partition *partition(struct sl_trigger *t, const char *name)
+{
+	size_t slot = fnv1a(name) & (t->n_buckets - 1);
+
+	for (struct tr_partition *p = t->buckets[slot]; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	if (t->n_partitions >= t->n_buckets) {
+		rehash(t);
+		slot = fnv1a(name) & (t->n_buckets - 1);
+	}
+	struct tr_partition *p = sl_xcalloc(1, sizeof(*p));
+	p->name = sl_xstrdup(name);
+	p->cp = sl_checkpoint_new();
+	p->lanes = sl_xcalloc(t->parallelization, sizeof(*p->lanes));
+	for (unsigned i = 0; i < t->parallelization; i++)
+		tr_lane_init(&p->lanes[i], t, p, i);
+	p->next = t->buckets[slot];
+	t->buckets[slot] = p;
+	t->n_partitions++;
+	return p;
+}
+
+static struct tr_lane *lane_of(struct sl_trigger *t, struct tr_partition *p,
+			       const struct sl_event *ev)
+{
+	if (t->parallelization == 1 || !ev->partitionkey)
+		return &p->lanes[0];
+	return &p->lanes[fnv1a(ev->partitionkey) % t->parallelization];
+}
+
+int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
+{
+	uint64_t size = sl_event_size(ev);
+
+	if (t->draining)
+		return -ESHUTDOWN;
+	if (t->pending >= SL_TRIGGER_MAX_PENDING ||
+	    (t->pending_bytes > 0 && t->pending_bytes + size > SL_TRIGGER_MAX_PENDING_BYTES)) {
+		t->refused = true;
+		return -ENOBUFS;
+	}
+	struct tr_partition *p = partition(t, ev->partition ? ev->partition : "");
+	struct tr_lane *lane = lane_of(t, p, ev);
+	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
+	if (sl_batcher_push(&lane->batcher, ev, ticket, tr_now_ms()) < 0) {
+		/* Unreachable: a lane holds at most `pending` < SL_TRIGGER_MAX_PENDING events, its
+		 * batcher's limit. A ticket that can never complete would stall commits forever. */
+		sl_error(t->tag, "lane queue over its limit with %zu pending", t->pending);
+		abort();
+	}
+	t->pending++;
+	t->pending_bytes += size;
+	t->stats.events_in++;
+	tr_lane_kick(lane);
+	return 0;
+}
+
+void tr_after_batch(struct sl_trigger *t)
+{
+	if (t->refused && t->pending <= SL_TRIGGER_MAX_PENDING / 2 &&
+	    t->pending_bytes <= SL_TRIGGER_MAX_PENDING_BYTES / 2) {
+		t->refused = false;
+		if (t->src.resume)
+			t->src.resume(t->src.ctx);
+	}
+	if (t->draining && t->n_batches == 0 && t->drain_done) {
+		struct timeval now = { 0, 0 };
+		evtimer_add(t->drain_ev, &now);
+	}
+}
+
+static void on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_trigger *t = arg;
+	void (*done)(void *) = t->drain_done;
+
+	(void)fd;
+	(void)what;
+	if (t->n_batches > 0 || !done)
+		return;
+	t->drain_done = NULL;
+	sl_info(t->tag, "drained: %zu events left uncommitted for redelivery", t->pending);
+	done(t->drain_arg);
+}
+
+static void for_each_lane(struct sl_trigger *t, void (*fn)(struct tr_lane *lane))
+{
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (struct tr_partition *p = t->buckets[i]; p; p = p->next)
+			for (unsigned l = 0; l < t->parallelization; l++)
+				fn(&p->lanes[l]);
+}
+
+static void stop_window(struct tr_lane *lane)
+{
+	evtimer_del(lane->window);
+	lane->armed_deadline = INT64_MAX;
+}
+
+void sl_trigger_drain(struct sl_trigger *t, void (*done)(void *arg), void *arg)
+{
+	t->draining = true;
+	t->drain_done = done;
+	t->drain_arg = arg;
+	for_each_lane(t, stop_window);
+	/* Batches waiting for a backoff timer are not worth waiting for: leave them uncommitted. */
+	for (struct tr_batch *b = t->batches, *next; b; b = next) {
+		next = b->next;
+		if (b->stage == TR_RETRY_WAIT || b->stage == TR_STORE_WAIT)
+			tr_batch_abandon(b);
+	}
+	tr_after_batch(t);
+}
+
+static void free_partition(struct tr_partition *p, unsigned lanes)
+{
+	for (unsigned l = 0; l < lanes; l++)
+		tr_lane_release(&p->lanes[l]);
+	free(p->lanes);
+	sl_checkpoint_free(p->cp);
+	free(p->name);
+	free(p);
+}
+
+void sl_trigger_free(struct sl_trigger *t)
+{
+	if (!t)
+		return;
+	for (struct tr_batch *b = t->batches, *next; b; b = next) {
+		next = b->next;
+		if (b->stage == TR_RETRY_WAIT || b->stage == TR_STORE_WAIT) {
+			tr_batch_free(b);
+			continue;
+		}
+		/* An invoke or a store is out: its callback frees the batch. */
+		if (b->timer)
+			event_free(b->timer);
+		b->timer = NULL;
+		b->t = NULL;
+		b->lane = NULL;
+		b->prev = b->next = NULL;
+	}
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (struct tr_partition *p = t->buckets[i], *next; p; p = next) {
+			next = p->next;
+			free_partition(p, t->parallelization);
+		}
+	free(t->buckets);
+	event_free(t->drain_ev);
+	free(t->tag);
+	free(t);
+}
+
+void sl_trigger_stats(const struct sl_trigger *t, struct sl_trigger_stats *out)
+{
+	*out = t->stats;
+}

@@ -1,0 +1,247 @@
+/* Executor: the public API, the pump and shutdown. See executor.h and pool.h. */
+#include "executor/executor.h"
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "executor/pool.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "executor"
+
+static struct sl_pool *find_pool(struct sl_executor *ex, const char *name)
+{
+	for (size_t i = 0; i < ex->n_pools; i++)
+		if (strcmp(ex->pools[i].fn->name, name) == 0)
+			return &ex->pools[i];
+	return NULL;
+}
+
+/* A spawn failed: the oldest waiting invocation gets the reason (later, from the loop). */
+static void fail_spawn(struct sl_pool *pool, const char *error_type, const char *msg)
+{
+	struct sl_invocation *inv = TAILQ_FIRST(&pool->queue);
+	size_t len;
+
+	sl_error(pool->tag, "cannot start a sandbox: %s", msg);
+	if (!inv)
+		return;
+	TAILQ_REMOVE(&pool->queue, inv, link);
+	pool->n_queued--;
+	char *body = sl_error_json(error_type, inv->id, msg, &len);
+	sl_inv_defer(inv, SL_INVOKE_INIT_ERROR, error_type, body, len);
+}
+
+void sl_pool_pump(struct sl_pool *pool)
+{
+	struct sl_executor *ex = pool->ex;
+	struct sl_sandbox *sb;
+
+	while (pool->n_queued > 0 && (sb = TAILQ_FIRST(&pool->idle)) != NULL) {
+		struct sl_invocation *inv = TAILQ_FIRST(&pool->queue);
+		TAILQ_REMOVE(&pool->queue, inv, link);
+		pool->n_queued--;
+		sl_sandbox_dispatch(sb, inv);
+	}
+	while (pool->n_queued > pool->n_starting &&
+	       pool->n_active < (size_t)pool->fn->max_concurrency) {
+		const char *error_type;
+		char msg[512];
+		if (sl_sandbox_start(pool, &error_type, msg, sizeof(msg)) != 0)
+			fail_spawn(pool, error_type, msg);
+	}
+	while (ex->shutting_down && (sb = TAILQ_FIRST(&pool->idle)) != NULL)
+		sl_sandbox_stop(sb);
+	sl_executor_check_done(ex);
+}
+
+void sl_executor_check_done(struct sl_executor *ex)
+{
+	if (!ex->shutting_down || !ex->done || !TAILQ_EMPTY(&ex->deferred))
+		return;
+	for (size_t i = 0; i < ex->n_pools; i++)
+		if (ex->pools[i].n_total > 0 || ex->pools[i].n_queued > 0)
+			return;
+	event_active(ex->done_ev, EV_TIMEOUT, 0);
+}
+
+static void defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_executor *ex = arg;
+	struct sl_invocation *inv;
+
+	(void)fd;
+	(void)what;
+	while ((inv = TAILQ_FIRST(&ex->deferred)) != NULL) {
+		TAILQ_REMOVE(&ex->deferred, inv, link);
+		char *payload = inv->d_payload;
+		sl_inv_finish(inv, inv->d_status, inv->d_error_type, payload, inv->d_len,
+			      "application/json", 0);
+		free(payload);
+	}
+	sl_executor_check_done(ex);
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_executor *ex = arg;
+	void (*done)(void *) = ex->done;
+
+	(void)fd;
+	(void)what;
+	ex->done = NULL;
+	if (done)
+		done(ex->done_arg);
+}
+
+static void sigchld_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sl_sandbox_reap_all(arg);
+}
+
+static void pool_init(struct sl_executor *ex, struct sl_pool *pool,
+		      const struct sl_function_config *fn)
+{
+	pool->ex = ex;
+	pool->fn = fn;
+	pool->tag = sl_xasprintf("function:%s", fn->name);
+	pool->arn = sl_xasprintf("arn:aws:lambda:%s:000000000000:function:%s", ex->region,
+				 fn->name);
+	TAILQ_INIT(&pool->sandboxes);
+	TAILQ_INIT(&pool->idle);
+	TAILQ_INIT(&pool->queue);
+}
+
+int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const char *agent_path,
+		    struct sl_executor **out)
+{
+	struct sl_executor *ex;
+	const char *region = getenv("AWS_REGION");
+
+	if (!base || !cfg || !agent_path || !out)
+		return -EINVAL;
+	ex = sl_xcalloc(1, sizeof(*ex));
+	ex->base = base;
+	ex->cfg = cfg;
+	/* absolute: the agent is started after a chdir into the function's code dir */
+	char *abs = realpath(agent_path, NULL);
+	ex->agent_path = abs ? abs : sl_xstrdup(agent_path);
+	ex->queue_limit = SL_EXECUTOR_QUEUE_LIMIT;
+	ex->rnd_used = sizeof(ex->rnd);
+	snprintf(ex->region, sizeof(ex->region), "%s", region && *region ? region : "us-east-1");
+	TAILQ_INIT(&ex->deferred);
+	ex->n_pools = cfg->n_functions;
+	ex->pools = sl_xcalloc(cfg->n_functions, sizeof(*ex->pools));
+	for (size_t i = 0; i < cfg->n_functions; i++)
+		pool_init(ex, &ex->pools[i], &cfg->functions[i]);
+	ex->sig_chld = sl_check_alloc(evsignal_new(base, SIGCHLD, sigchld_cb, ex));
+	ex->defer_ev = sl_check_alloc(event_new(base, -1, 0, defer_cb, ex));
+	ex->done_ev = sl_check_alloc(event_new(base, -1, 0, done_cb, ex));
+	event_add(ex->sig_chld, NULL);
+	*out = ex;
+	return 0;
+}
+
+void sl_executor_set_queue_limit(struct sl_executor *ex, size_t limit)
+{
+	ex->queue_limit = limit;
+}
+
+static struct sl_invocation *inv_new(struct sl_pool *pool, const void *payload, size_t len,
+				     const struct sl_invoke_options *opts)
+{
+	const char *trace = opts ? opts->trace_id : NULL, *cc = opts ? opts->client_context : NULL;
+	size_t tlen = trace ? strlen(trace) + 1 : 0, clen = cc ? strlen(cc) + 1 : 0;
+	struct sl_invocation *inv = sl_xmalloc(sizeof(*inv) + len + tlen + clen + 1);
+
+	memset(inv, 0, sizeof(*inv));
+	inv->pool = pool;
+	inv->len = len;
+	if (len)
+		memcpy(inv->payload, payload, len);
+	char *p = inv->payload + len;
+	if (trace) {
+		inv->trace_id = memcpy(p, trace, tlen);
+		p += tlen;
+	}
+	if (cc)
+		inv->client_context = memcpy(p, cc, clen);
+	sl_new_request_id(pool->ex, inv->id);
+	return inv;
+}
+
+int sl_executor_invoke(struct sl_executor *ex, const char *function, const void *payload,
+		       size_t len, const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg)
+{
+	struct sl_pool *pool = find_pool(ex, function);
+
+	if (!pool)
+		return -ENOENT;
+	if (ex->shutting_down)
+		return -ESHUTDOWN;
+	struct sl_invocation *inv = inv_new(pool, payload, len, opts);
+	inv->cb = cb;
+	inv->arg = arg;
+	if (pool->n_queued >= ex->queue_limit && TAILQ_EMPTY(&pool->idle)) {
+		static const char body[] = "{\"errorType\":\"TooManyRequestsException\","
+					   "\"errorMessage\":\"Rate Exceeded.\"}";
+		sl_inv_defer(inv, SL_INVOKE_THROTTLED, "TooManyRequestsException",
+			     sl_xstrdup(body), sizeof(body) - 1);
+		return 0;
+	}
+	TAILQ_INSERT_TAIL(&pool->queue, inv, link);
+	pool->n_queued++;
+	sl_pool_pump(pool);
+	return 0;
+}
+
+void sl_executor_shutdown(struct sl_executor *ex, void (*done)(void *arg), void *arg)
+{
+	ex->shutting_down = true;
+	ex->done = done;
+	ex->done_arg = arg;
+	for (size_t i = 0; i < ex->n_pools; i++)
+		sl_pool_pump(&ex->pools[i]);
+	sl_executor_check_done(ex);
+}
+
+void sl_executor_free(struct sl_executor *ex)
+{
+	struct sl_invocation *inv;
+
+	if (!ex)
+		return;
+	for (size_t i = 0; i < ex->n_pools; i++) {
+		struct sl_pool *pool = &ex->pools[i];
+		struct sl_sandbox *sb;
+		while ((sb = TAILQ_FIRST(&pool->sandboxes)) != NULL) {
+			free(sb->inv);
+			sl_sandbox_destroy(sb);
+		}
+		while ((inv = TAILQ_FIRST(&pool->queue)) != NULL) {
+			TAILQ_REMOVE(&pool->queue, inv, link);
+			free(inv);
+		}
+		free(pool->tag);
+		free(pool->arn);
+	}
+	while ((inv = TAILQ_FIRST(&ex->deferred)) != NULL) {
+		TAILQ_REMOVE(&ex->deferred, inv, link);
+		free(inv->d_payload);
+		free(inv);
+	}
+	event_free(ex->sig_chld);
+	event_free(ex->defer_ev);
+	event_free(ex->done_ev);
+	free(ex->pools);
+	free(ex->agent_path);
+	free(ex);
+}

@@ -1,0 +1,148 @@
+/* Executor internals: pools, sandboxes and invocations (private to the executor/ sources).
+ *
+ * Model. One sl_pool per configured function holds its sandboxes and its queue of invocations
+ * waiting for one. A sandbox is one sluice-init process (the "process" driver: a plain child) and
+ * the channel to it; its state moves STARTING -> IDLE <-> BUSY -> STOPPING, and a STOPPING
+ * sandbox is freed once its channel is closed and its process reaped. Sandboxes that are
+ * STOPPING do not count against max_concurrency, so a crashed sandbox is replaced at once.
+ *
+ * The pump (sl_pool_pump) is the one place that matches work to sandboxes: it hands queued
+ * invocations to idle sandboxes (most recently used first, to keep the warm ones warm), then
+ * starts sandboxes while the queue holds more invocations than sandboxes are starting and the
+ * function is under max_concurrency. Every state change ends with a pump.
+ *
+ * Invocations are one allocation each (struct + payload copy + option strings). Results are
+ * delivered by sl_inv_finish(); results decided while the caller is still inside
+ * sl_executor_invoke() (throttling, a failed spawn) go through a deferred list and one event.
+ *
+ * Re-entrancy: callbacks run user code that may invoke again or start a shutdown. A sandbox
+ * never frees itself or its channel inside its own channel callback (in_cb / close_pending).
+ */
+#ifndef SL_EXECUTOR_POOL_H
+#define SL_EXECUTOR_POOL_H
+
+#include "executor/executor.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct bufferevent;
+struct event;
+struct sl_function_config;
+
+#define SL_EXECUTOR_QUEUE_LIMIT 1000   /* waiting invocations per function */
+#define SL_SANDBOX_STOP_GRACE_S 2      /* a stopped agent is SIGKILLed after this */
+#define SL_SANDBOX_DEADLINE_GRACE_S 2  /* backup timer past the invocation deadline */
+#define SL_SANDBOX_INIT_GRACE_S 5      /* backup timer past the init timeout */
+
+struct sl_invocation {
+	TAILQ_ENTRY(sl_invocation) link;   /* pool queue or executor deferred list */
+	struct sl_pool *pool;
+	sl_invoke_cb cb;
+	void *arg;
+	char id[40];
+	const char *trace_id;              /* in this allocation, or NULL */
+	const char *client_context;        /* in this allocation, or NULL */
+	struct timespec t_start;           /* when it was sent to a sandbox */
+	/* a deferred result */
+	enum sl_invoke_status d_status;
+	const char *d_error_type;          /* static string */
+	char *d_payload;                   /* owned */
+	size_t d_len;
+	size_t len;
+	char payload[];                    /* the event, then the option strings */
+};
+
+enum sl_sandbox_state { SL_SB_STARTING, SL_SB_IDLE, SL_SB_BUSY, SL_SB_STOPPING };
+
+struct sl_sandbox {
+	TAILQ_ENTRY(sl_sandbox) link;      /* pool->sandboxes */
+	TAILQ_ENTRY(sl_sandbox) idle_link; /* pool->idle, while IDLE */
+	struct sl_pool *pool;
+	enum sl_sandbox_state state;
+	pid_t pid;                         /* the agent */
+	pid_t runtime_pid;                 /* its runtime (and process group), once known */
+	bool reaped;
+	struct bufferevent *chan;          /* NULL once closed */
+	struct event *timer;               /* per state: init backstop, idle, deadline backstop, kill */
+	struct sl_invocation *inv;         /* while BUSY */
+	double init_ms;
+	bool init_reported;                /* Init Duration went into a REPORT line */
+	int in_cb;
+	bool close_pending;
+};
+
+TAILQ_HEAD(sl_sandbox_list, sl_sandbox);
+TAILQ_HEAD(sl_invocation_list, sl_invocation);
+
+struct sl_pool {
+	struct sl_executor *ex;
+	const struct sl_function_config *fn;
+	char *tag;                         /* "function:<name>" */
+	char *arn;
+	struct sl_sandbox_list sandboxes;  /* every sandbox, STOPPING ones included */
+	struct sl_sandbox_list idle;       /* most recently used first */
+	struct sl_invocation_list queue;
+	size_t n_total, n_active, n_starting, n_queued;
+};
+
+struct sl_executor {
+	struct event_base *base;
+	const struct sl_config *cfg;
+	char *agent_path;
+	char region[64];
+	struct sl_pool *pools;
+	size_t n_pools;
+	size_t queue_limit;
+	struct event *sig_chld;
+	struct event *defer_ev;
+	struct sl_invocation_list deferred;
+	bool shutting_down;
+	void (*done)(void *arg);
+	void *done_arg;
+	struct event *done_ev;
+	unsigned char rnd[256];
+	size_t rnd_used;
+};
+
+/* executor.c */
+void sl_pool_pump(struct sl_pool *pool);
+void sl_executor_check_done(struct sl_executor *ex);
+
+/* sandbox.c */
+/* Start a sandbox; on failure writes a caller-facing reason. */
+int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, size_t msglen);
+void sl_sandbox_dispatch(struct sl_sandbox *sb, struct sl_invocation *inv);
+void sl_sandbox_stop(struct sl_sandbox *sb);
+/* Reap exited agents (SIGCHLD) and free what is finished. */
+void sl_sandbox_reap_all(struct sl_executor *ex);
+void sl_sandbox_destroy(struct sl_sandbox *sb);
+
+/* spawn.c: the process driver. */
+int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, int chan_fd,
+		   pid_t *pid);
+
+/* report.c: ids, results and Lambda's log lines. */
+void sl_new_request_id(struct sl_executor *ex, char out[40]);
+void sl_log_start(const struct sl_pool *pool, const struct sl_invocation *inv);
+/* END + REPORT. init_ms < 0: no Init Duration. error_type NULL: success. */
+void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, double duration_ms,
+		   double init_ms, long max_rss_kb, enum sl_invoke_status status,
+		   const char *error_type);
+void sl_log_init_report(const struct sl_pool *pool, double init_ms, bool timeout,
+			const char *error_type);
+/* {"errorType":T,"errorMessage":"RequestId: <id> Error: <msg>"}; caller frees. */
+char *sl_error_json(const char *error_type, const char *id, const char *msg, size_t *len);
+/* Deliver a result and free the invocation. */
+void sl_inv_finish(struct sl_invocation *inv, enum sl_invoke_status status,
+		   const char *error_type, const char *payload, size_t len,
+		   const char *content_type, double duration_ms);
+/* Deliver later from the loop (payload is taken over). */
+void sl_inv_defer(struct sl_invocation *inv, enum sl_invoke_status status,
+		  const char *error_type, char *payload_owned, size_t len);
+double sl_ms_since(const struct timespec *t);
+
+#endif

@@ -1,0 +1,443 @@
+/* Executor: one sandbox, its channel and its lifecycle. See pool.h for the model.
+ *
+ * Frames from the agent drive the state: INIT_DONE makes a STARTING sandbox IDLE; RESPONSE and
+ * ERROR end the invocation of a BUSY one (an ERROR caused by a timeout or the runtime's exit
+ * also dooms it: it goes STOPPING and a fresh sandbox takes the next invocation); INIT_ERROR
+ * fails the oldest waiting invocation (each waiting invocation gets one init attempt, as on
+ * Lambda); LOG lines are logged under the function's tag; EXIT or a closed channel stops it.
+ * One timer per sandbox backs each state up: init timeout + 5 s, idle timeout, invocation
+ * deadline + 2 s (the agent is killed and the invocation answered as timed out), stop grace.
+ */
+#include "executor/pool.h"
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "executor/channel.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void arm_timer(struct sl_sandbox *sb, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+	evtimer_add(sb->timer, &tv);
+}
+
+/* SIGKILL the agent, and the runtime's process group: a runtime's own children do not get the
+ * agent's death signal. */
+static void kill_sandbox(struct sl_sandbox *sb)
+{
+	if (sb->reaped)
+		return;
+	if (sb->runtime_pid > 0)
+		killpg(sb->runtime_pid, SIGKILL);
+	kill(sb->pid, SIGKILL);
+}
+
+static void close_channel(struct sl_sandbox *sb)
+{
+	if (!sb->chan)
+		return;
+	if (sb->in_cb) {
+		sb->close_pending = true;
+		return;
+	}
+	bufferevent_free(sb->chan);
+	sb->chan = NULL;
+}
+
+void sl_sandbox_destroy(struct sl_sandbox *sb)
+{
+	struct sl_pool *pool = sb->pool;
+
+	if (sb->chan)
+		bufferevent_free(sb->chan);
+	if (!sb->reaped && sb->pid > 0) {
+		kill_sandbox(sb);
+		waitpid(sb->pid, NULL, 0);
+	}
+	event_free(sb->timer);
+	TAILQ_REMOVE(&pool->sandboxes, sb, link);
+	pool->n_total--;
+	free(sb);
+}
+
+/* Free a STOPPING sandbox whose channel is closed and whose agent is reaped. */
+static bool maybe_free(struct sl_sandbox *sb)
+{
+	if (sb->in_cb || sb->state != SL_SB_STOPPING || sb->chan || !sb->reaped)
+		return false;
+	struct sl_executor *ex = sb->pool->ex;
+	sl_sandbox_destroy(sb);
+	sl_executor_check_done(ex);
+	return true;
+}
+
+/* Leave the active set: no new work; the agent is told to go by closing the channel. */
+static void retire(struct sl_sandbox *sb)
+{
+	struct sl_pool *pool = sb->pool;
+
+	if (sb->state == SL_SB_STOPPING)
+		return;
+	if (sb->state == SL_SB_IDLE)
+		TAILQ_REMOVE(&pool->idle, sb, idle_link);
+	if (sb->state == SL_SB_STARTING)
+		pool->n_starting--;
+	pool->n_active--;
+	sb->state = SL_SB_STOPPING;
+	arm_timer(sb, SL_SANDBOX_STOP_GRACE_S);
+}
+
+void sl_sandbox_stop(struct sl_sandbox *sb)
+{
+	retire(sb);
+	close_channel(sb);
+	maybe_free(sb);
+}
+
+static void become_idle(struct sl_sandbox *sb)
+{
+	struct sl_pool *pool = sb->pool;
+
+	sb->state = SL_SB_IDLE;
+	sb->inv = NULL;
+	TAILQ_INSERT_HEAD(&pool->idle, sb, idle_link);
+	arm_timer(sb, pool->ex->cfg->idle_timeout_s);
+}
+
+/* End the BUSY sandbox's invocation: log END/REPORT, deliver, and free it. */
+static void end_invocation(struct sl_sandbox *sb, enum sl_invoke_status status,
+			   const char *error_type, const char *payload, size_t len,
+			   const char *content_type, long rss_kb, bool doomed)
+{
+	struct sl_invocation *inv = sb->inv;
+	double duration = sl_ms_since(&inv->t_start);
+
+	sl_log_report(sb->pool, inv, duration, sb->init_reported ? -1 : sb->init_ms, rss_kb, status,
+		      error_type);
+	sb->init_reported = true;
+	sb->inv = NULL;
+	if (doomed)
+		retire(sb);
+	else
+		become_idle(sb);
+	sl_inv_finish(inv, status, error_type, payload, len, content_type, duration);
+}
+
+void sl_sandbox_dispatch(struct sl_sandbox *sb, struct sl_invocation *inv)
+{
+	const struct sl_function_config *fn = sb->pool->fn;
+	json_t *meta = json_pack("{s:s, s:I, s:s}", "id", inv->id, "timeout_ms",
+				 (json_int_t)fn->timeout_s * 1000, "arn", sb->pool->arn);
+
+	if (inv->trace_id)
+		json_object_set_new(meta, "trace_id", json_string(inv->trace_id));
+	if (inv->client_context)
+		json_object_set_new(meta, "client_context", json_string(inv->client_context));
+	TAILQ_REMOVE(&sb->pool->idle, sb, idle_link);
+	sb->state = SL_SB_BUSY;
+	sb->inv = inv;
+	sl_log_start(sb->pool, inv);
+	clock_gettime(CLOCK_MONOTONIC, &inv->t_start);
+	sl_channel_send(sb->chan, SL_FRAME_INVOKE, sl_check_alloc(meta), inv->payload, inv->len);
+	json_decref(meta);
+	arm_timer(sb, fn->timeout_s + SL_SANDBOX_DEADLINE_GRACE_S);
+}
+
+static enum sl_invoke_status status_of_cause(const char *cause, bool *doomed)
+{
+	*doomed = false;
+	if (cause && strcmp(cause, "timeout") == 0) {
+		*doomed = true;
+		return SL_INVOKE_TIMEOUT;
+	}
+	if (cause && strcmp(cause, "exit") == 0) {
+		*doomed = true;
+		return SL_INVOKE_RUNTIME_EXIT;
+	}
+	if (cause && strcmp(cause, "too_large") == 0)
+		return SL_INVOKE_TOO_LARGE;
+	return SL_INVOKE_FUNCTION_ERROR;
+}
+
+static void on_answer(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer *in)
+{
+	const char *id = sl_meta_str(f, "id");
+	bool doomed = false;
+	enum sl_invoke_status status = SL_INVOKE_OK;
+	const char *error_type = NULL;
+
+	if (sb->state != SL_SB_BUSY || !id || strcmp(id, sb->inv->id) != 0) {
+		sl_warn(sb->pool->tag, "sandbox %d: unexpected %s frame", (int)sb->pid,
+			sl_frame_type_name(f->type));
+		return;
+	}
+	if (f->type == SL_FRAME_ERROR) {
+		status = status_of_cause(sl_meta_str(f, "cause"), &doomed);
+		error_type = sl_meta_str(f, "error_type");
+		if (!error_type)
+			error_type = "Runtime.Unknown";
+	}
+	end_invocation(sb, status, error_type, sl_frame_payload(in, f), f->payload_len,
+		       sl_meta_str(f, "content_type"), (long)sl_meta_int(f, "max_rss_kb", 0),
+		       doomed);
+}
+
+/* The init failed: the oldest waiting invocation gets the error. */
+static void fail_init(struct sl_sandbox *sb, const char *cause, const char *error_type,
+		      const char *message, const char *body, size_t body_len, double init_ms)
+{
+	struct sl_pool *pool = sb->pool;
+	struct sl_invocation *inv = TAILQ_FIRST(&pool->queue);
+	bool timeout = cause && strcmp(cause, "timeout") == 0;
+	char *built = NULL;
+
+	retire(sb);
+	sl_log_init_report(pool, init_ms, timeout, error_type);
+	if (!inv)
+		return;
+	TAILQ_REMOVE(&pool->queue, inv, link);
+	pool->n_queued--;
+	if (!(cause && strcmp(cause, "handler") == 0 && body_len > 0))
+		body = built = sl_error_json(error_type, inv->id, message ? message : "", &body_len);
+	sl_log_start(pool, inv);
+	sl_log_report(pool, inv, 0, -1, 0, timeout ? SL_INVOKE_TIMEOUT : SL_INVOKE_INIT_ERROR,
+		      error_type);
+	sl_inv_finish(inv, SL_INVOKE_INIT_ERROR, error_type, body, body_len, "application/json", 0);
+	free(built);
+}
+
+static void on_init_error(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer *in)
+{
+	const char *type = sl_meta_str(f, "error_type");
+
+	if (sb->state != SL_SB_STARTING)
+		return;
+	fail_init(sb, sl_meta_str(f, "cause"), type ? type : "Runtime.Unknown",
+		  sl_meta_str(f, "message"), sl_frame_payload(in, f), f->payload_len,
+		  sl_meta_real(f, "init_ms", 0));
+}
+
+/* The agent is gone (EXIT, closed channel, killed): answer what it owed. */
+static void on_agent_gone(struct sl_sandbox *sb, const char *reason)
+{
+	char msg[256];
+	size_t len;
+
+	snprintf(msg, sizeof(msg), "Runtime exited with error: %s", reason);
+	if (sb->state == SL_SB_STARTING) {
+		fail_init(sb, "exit", "Runtime.ExitError", msg, NULL, 0, 0);
+	} else if (sb->state == SL_SB_BUSY) {
+		char *body = sl_error_json("Runtime.ExitError", sb->inv->id, msg, &len);
+		end_invocation(sb, SL_INVOKE_RUNTIME_EXIT, "Runtime.ExitError", body, len, NULL, 0,
+			       true);
+		free(body);
+	}
+	retire(sb);
+	close_channel(sb);
+}
+
+static void on_frame(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer *in)
+{
+	switch (f->type) {
+	case SL_FRAME_INIT_DONE:
+		if (sb->state != SL_SB_STARTING)
+			break;
+		sb->pool->n_starting--;
+		sb->init_ms = sl_meta_real(f, "init_ms", 0);
+		sb->runtime_pid = (pid_t)sl_meta_int(f, "pid", 0);
+		become_idle(sb);
+		break;
+	case SL_FRAME_INIT_ERROR:
+		on_init_error(sb, f, in);
+		break;
+	case SL_FRAME_RESPONSE:
+	case SL_FRAME_ERROR:
+		on_answer(sb, f, in);
+		break;
+	case SL_FRAME_LOG:
+		sl_info(sb->pool->tag, "%.*s", (int)f->payload_len, sl_frame_payload(in, f));
+		break;
+	case SL_FRAME_EXIT: {
+		const char *reason = sl_meta_str(f, "reason");
+		on_agent_gone(sb, reason ? reason : "unknown");
+		break;
+	}
+	default:
+		sl_warn(sb->pool->tag, "sandbox %d: unexpected %s frame", (int)sb->pid,
+			sl_frame_type_name(f->type));
+	}
+}
+
+/* Runs after every channel callback: deferred close, free, and the pump. */
+static void after_cb(struct sl_sandbox *sb)
+{
+	struct sl_pool *pool = sb->pool;
+
+	if (--sb->in_cb == 0 && sb->close_pending) {
+		sb->close_pending = false;
+		close_channel(sb);
+	}
+	maybe_free(sb);
+	sl_pool_pump(pool);
+}
+
+static void read_frames(struct sl_sandbox *sb, struct evbuffer *in)
+{
+	struct sl_frame f;
+	int rc = 0;
+
+	while (!sb->close_pending && sb->chan && (rc = sl_channel_read(in, &f)) > 0) {
+		on_frame(sb, &f, in);
+		sl_frame_done(in, &f);
+	}
+	if (rc < 0) {
+		sl_error(sb->pool->tag, "sandbox %d: malformed frame; stopping it", (int)sb->pid);
+		on_agent_gone(sb, "sandbox protocol error");
+	}
+}
+
+static void chan_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sl_sandbox *sb = arg;
+
+	sb->in_cb++;
+	read_frames(sb, bufferevent_get_input(bev));
+	after_cb(sb);
+}
+
+static void chan_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sl_sandbox *sb = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	sb->in_cb++;
+	read_frames(sb, bufferevent_get_input(bev));   /* frames that came with the EOF */
+	on_agent_gone(sb, "sandbox agent exited");
+	after_cb(sb);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_sandbox *sb = arg;
+	struct sl_pool *pool = sb->pool;
+
+	(void)fd;
+	(void)what;
+	sb->in_cb++;
+	switch (sb->state) {
+	case SL_SB_IDLE:
+		sl_sandbox_stop(sb);
+		break;
+	case SL_SB_BUSY: {
+		char msg[96];
+		size_t len;
+		snprintf(msg, sizeof(msg), "Task timed out after %.2f seconds",
+			 (double)pool->fn->timeout_s);
+		char *body = sl_error_json("Sandbox.Timedout", sb->inv->id, msg, &len);
+		sl_warn(pool->tag, "sandbox %d missed its deadline; killing it", (int)sb->pid);
+		kill_sandbox(sb);
+		end_invocation(sb, SL_INVOKE_TIMEOUT, "Sandbox.Timedout", body, len, NULL, 0, true);
+		free(body);
+		close_channel(sb);
+		break;
+	}
+	case SL_SB_STARTING:
+		sl_warn(pool->tag, "sandbox %d did not finish its init; killing it", (int)sb->pid);
+		kill_sandbox(sb);
+		fail_init(sb, "timeout", "Sandbox.Timedout", "Init phase timed out", NULL, 0, 0);
+		close_channel(sb);
+		break;
+	case SL_SB_STOPPING:
+		kill_sandbox(sb);
+		close_channel(sb);
+		break;
+	}
+	after_cb(sb);
+}
+
+static int check_code_dir(const struct sl_function_config *fn, char *msg, size_t msglen)
+{
+	struct stat st;
+	char what[128];
+
+	int e = stat(fn->code_dir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+
+	if (e == 0)
+		return 0;
+	snprintf(what, sizeof(what), "%s", strerror(e));
+	if (what[0] >= 'A' && what[0] <= 'Z')   /* Go's wording, as Lambda prints it */
+		what[0] = (char)(what[0] - 'A' + 'a');
+	snprintf(msg, msglen, "chdir %s: %s", fn->code_dir, what);
+	return -e;
+}
+
+int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, size_t msglen)
+{
+	int sv[2], rc;
+	pid_t pid;
+
+	*error_type = "Runtime.InvalidWorkingDir";
+	if ((rc = check_code_dir(pool->fn, msg, msglen)) != 0)
+		return rc;
+	*error_type = "Sandbox.Failure";
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		rc = -errno;
+		snprintf(msg, msglen, "socketpair: %s", strerror(errno));
+		return rc;
+	}
+	rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &pid);
+	close(sv[1]);
+	if (rc != 0) {
+		close(sv[0]);
+		snprintf(msg, msglen, "fork/exec %s: %s", pool->ex->agent_path, strerror(-rc));
+		return rc;
+	}
+	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
+	sb->pool = pool;
+	sb->pid = pid;
+	sb->state = SL_SB_STARTING;
+	sb->timer = sl_check_alloc(evtimer_new(pool->ex->base, timer_cb, sb));
+	evutil_make_socket_nonblocking(sv[0]);
+	sb->chan = sl_check_alloc(bufferevent_socket_new(pool->ex->base, sv[0],
+							 BEV_OPT_CLOSE_ON_FREE));
+	bufferevent_setcb(sb->chan, chan_read_cb, NULL, chan_event_cb, sb);
+	bufferevent_enable(sb->chan, EV_READ);
+	TAILQ_INSERT_TAIL(&pool->sandboxes, sb, link);
+	pool->n_total++;
+	pool->n_active++;
+	pool->n_starting++;
+	arm_timer(sb, pool->fn->init_timeout_s + SL_SANDBOX_INIT_GRACE_S);
+	return 0;
+}
+
+void sl_sandbox_reap_all(struct sl_executor *ex)
+{
+	for (size_t i = 0; i < ex->n_pools; i++) {
+		struct sl_sandbox *sb = TAILQ_FIRST(&ex->pools[i].sandboxes), *next;
+		for (; sb; sb = next) {
+			next = TAILQ_NEXT(sb, link);
+			if (sb->reaped)
+				continue;
+			pid_t r = waitpid(sb->pid, NULL, WNOHANG);
+			if (r == sb->pid || (r < 0 && errno == ECHILD)) {
+				sb->reaped = true;
+				maybe_free(sb);
+			}
+		}
+	}
+}

@@ -1,0 +1,153 @@
+/* Envelope: CloudEvents round trips, id stability, decode errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "core/event.h"
+
+#include <string.h>
+
+static json_t *parse(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, 0, &jerr);
+	assert_non_null(v);
+	return v;
+}
+
+static void test_structured_round_trip(void **state)
+{
+	(void)state;
+	const char *text = "{\"specversion\":\"1.0\",\"id\":\"A-1\",\"source\":\"/orders\","
+			   "\"type\":\"com.example.created\",\"subject\":\"o/7\","
+			   "\"time\":\"2026-11-24T10:00:00Z\",\"datacontenttype\":\"application/json\","
+			   "\"partitionkey\":\"cust-9\",\"sequence\":\"0042\",\"comexample\":\"x\","
+			   "\"data\":{\"n\":1,\"s\":[true,null]}}";
+	json_t *in = parse(text);
+	char err[256] = "";
+	struct sl_event *ev = sl_event_from_cloudevent(in, 0, err, sizeof(err));
+	assert_non_null(ev);
+	assert_string_equal(ev->id, "A-1");
+	assert_string_equal(ev->partitionkey, "cust-9");
+	assert_string_equal(ev->sequence, "0042");
+	json_t *out = sl_event_to_cloudevent(ev);
+	assert_true(json_equal(in, out));
+	json_decref(out);
+	json_decref(in);
+	sl_event_unref(ev);
+}
+
+static void test_binary_data_round_trip(void **state)
+{
+	(void)state;
+	const unsigned char bytes[] = { 0, 1, 2, 0xff, 'a' };
+	struct sl_event *ev = sl_event_new();
+	sl_event_set(&ev->id, "b1");
+	sl_event_set(&ev->source, "/s");
+	sl_event_set(&ev->type, "t");
+	sl_event_set_data_bytes(ev, bytes, sizeof(bytes));
+	json_t *ce = sl_event_to_cloudevent(ev);
+	assert_string_equal(json_string_value(json_object_get(ce, "data_base64")), "AAEC/2E=");
+	char err[256];
+	struct sl_event *back = sl_event_from_cloudevent(ce, 0, err, sizeof(err));
+	assert_non_null(back);
+	assert_int_equal(back->data_len, sizeof(bytes));
+	assert_memory_equal(back->data_bytes, bytes, sizeof(bytes));
+	assert_null(back->data);
+	json_decref(ce);
+	sl_event_unref(back);
+	sl_event_unref(ev);
+}
+
+static void test_id_from_position_is_stable(void **state)
+{
+	(void)state;
+	char *a = sl_event_id_from_position("web", "", "000042");
+	char *b = sl_event_id_from_position("web", "", "000042");
+	char *c = sl_event_id_from_position("orders", "3", "17");
+	assert_string_equal(a, b);
+	assert_string_equal(a, "web:000042");
+	assert_string_equal(c, "orders:3:17");
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void expect_error(const char *text, int allow_missing_id, const char *message)
+{
+	json_t *in = parse(text);
+	char err[256] = "";
+	struct sl_event *ev = sl_event_from_cloudevent(in, allow_missing_id, err, sizeof(err));
+	assert_null(ev);
+	assert_string_equal(err, message);
+	json_decref(in);
+}
+
+static void test_decode_errors(void **state)
+{
+	(void)state;
+	expect_error("[1]", 0, "event: expected a JSON object");
+	expect_error("{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\"}", 0,
+		     "specversion: required attribute missing");
+	expect_error("{\"specversion\":\"0.3\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\"}", 0,
+		     "specversion: expected \"1.0\"");
+	expect_error("{\"specversion\":\"1.0\",\"source\":\"s\",\"type\":\"t\"}", 0,
+		     "id: required attribute missing");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"\",\"source\":\"s\",\"type\":\"t\"}", 0,
+		     "id: expected a non-empty string");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":7}", 0,
+		     "type: expected a non-empty string");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+		     "\"Bad_Name\":1}", 0,
+		     "Bad_Name: attribute names must be 1-20 characters of a-z and 0-9");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+		     "\"ext\":{\"a\":1}}", 0,
+		     "ext: expected a string, integer or boolean attribute value");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+		     "\"data\":1,\"data_base64\":\"AA==\"}", 0,
+		     "data: data and data_base64 are mutually exclusive");
+	expect_error("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+		     "\"data_base64\":\"@@@\"}", 0, "data_base64: expected a base64 string");
+}
+
+static void test_missing_id_allowed_when_derived(void **state)
+{
+	(void)state;
+	json_t *in = parse("{\"specversion\":\"1.0\",\"source\":\"s\",\"type\":\"t\"}");
+	char err[256];
+	struct sl_event *ev = sl_event_from_cloudevent(in, 1, err, sizeof(err));
+	assert_non_null(ev);
+	assert_null(ev->id);
+	sl_event_unref(ev);
+	json_decref(in);
+}
+
+static void test_refcount_and_size(void **state)
+{
+	(void)state;
+	struct sl_event *ev = sl_event_new();
+	sl_event_set(&ev->id, "1");
+	sl_event_set_data_json(ev, json_pack("{s:s}", "k", "0123456789"));
+	size_t small = sl_event_size(ev);
+	sl_event_set_data_json(ev, json_pack("{s:s}", "k", "0123456789012345678901234567890123456789"));
+	assert_true(sl_event_size(ev) >= small + 30);
+	sl_event_ref(ev);
+	assert_int_equal(ev->refs, 2);
+	sl_event_unref(ev);
+	sl_event_unref(ev);
+	sl_event_unref(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_structured_round_trip),
+		cmocka_unit_test(test_binary_data_round_trip),
+		cmocka_unit_test(test_id_from_position_is_stable),
+		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_missing_id_allowed_when_derived),
+		cmocka_unit_test(test_refcount_and_size),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
