@@ -126,6 +126,8 @@ while [ "$(delivered)" -lt "$events" ]; do
 done
 t1=$(ms)
 say "delivered $events events in $((t1 - t0)) ms"
+sleep 0.5
+[ "$(delivered)" -eq "$events" ] || say "warning: the function counted $(delivered) events, $events posted"
 
 hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
 rss_kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
@@ -142,15 +144,18 @@ daemon_pid=""
 # ---- results ------------------------------------------------------------------------------------
 mkdir -p "$root/bench/results"
 python3 - "$work" "$root" "$events" "$((t1 - t0))" "$hwm_kb" "$rss_kb" "${agent_kb:-0}" "$sandboxes" \
-	"$cold_k" <<'PY'
+	"$cold_k" "$runs" <<'PY'
 import json, os, platform, subprocess, sys, time
-work, root, events, elapsed_ms, hwm_kb, rss_kb, agent_kb, sandboxes, cold_k = sys.argv[1:]
+work, root, events, elapsed_ms, hwm_kb, rss_kb, agent_kb, sandboxes, cold_k, runs = sys.argv[1:]
 load = lambda name: json.load(open(os.path.join(work, name + ".json")))
 base, warm_c, warm_ric, cold, post = (load(n) for n in ("baseline", "warm_c", "warm_ric", "cold", "events"))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 try:
     rev = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip()
+    if subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                      capture_output=True, text=True).stdout.strip():
+        rev += "+changes"
 except OSError:
     rev = "?"
 r = {
@@ -165,11 +170,15 @@ r = {
     "warm_invoke_p50_us": warm_c["p50_us"],
     "warm_invoke_p99_us": warm_c["p99_us"],
     "warm_invoke_errors": warm_c["errors"],
+    "warm_invoke_p50_run_min_us": min(warm_c["p50_runs_us"]),
+    "warm_invoke_p50_run_max_us": max(warm_c["p50_runs_us"]),
     "warm_invoke_p50_vs_baseline": round(warm_c["p50_us"] / base["p50_us"], 2),
     "warm_invoke_ric_n": warm_ric["n"],
     "warm_invoke_ric_p50_us": warm_ric["p50_us"],
     "warm_invoke_ric_p99_us": warm_ric["p99_us"],
     "warm_invoke_ric_errors": warm_ric["errors"],
+    "warm_invoke_ric_p50_run_min_us": min(warm_ric["p50_runs_us"]),
+    "warm_invoke_ric_p50_run_max_us": max(warm_ric["p50_runs_us"]),
     "warm_invoke_ric_p50_vs_baseline": round(warm_ric["p50_us"] / base["p50_us"], 2),
     "cold_start_process_n": int(cold_k),
     "cold_start_process_p50_ms": round(cold["p50_us"] / 1000, 2),
@@ -194,8 +203,8 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 
 | What | Sluice | Peer / baseline | Ratio |
 |---|---|---|---|
-| Warm invoke, C runtime, p50 / p99 (n={r['warm_invoke_n']}) | {r['warm_invoke_p50_us']:.0f} µs / {r['warm_invoke_p99_us']:.0f} µs | evhttp echo round trip {r['baseline_rtt_p50_us']:.0f} µs / {r['baseline_rtt_p99_us']:.0f} µs | {r['warm_invoke_p50_vs_baseline']}× (p50) |
-| Warm invoke, aws-lambda-ric (Node.js), p50 / p99 (n={r['warm_invoke_ric_n']}) | {r['warm_invoke_ric_p50_us']:.0f} µs / {r['warm_invoke_ric_p99_us']:.0f} µs | same echo baseline | {r['warm_invoke_ric_p50_vs_baseline']}× (p50) |
+| Warm invoke, C runtime, p50 / p99 (n={r['warm_invoke_n']}; p50 of the {runs} runs {r['warm_invoke_p50_run_min_us']:.0f}–{r['warm_invoke_p50_run_max_us']:.0f} µs) | {r['warm_invoke_p50_us']:.0f} µs / {r['warm_invoke_p99_us']:.0f} µs | evhttp echo round trip {r['baseline_rtt_p50_us']:.0f} µs / {r['baseline_rtt_p99_us']:.0f} µs | {r['warm_invoke_p50_vs_baseline']}× (p50) |
+| Warm invoke, aws-lambda-ric (Node.js), p50 / p99 (n={r['warm_invoke_ric_n']}; p50 of the {runs} runs {r['warm_invoke_ric_p50_run_min_us']:.0f}–{r['warm_invoke_ric_p50_run_max_us']:.0f} µs) | {r['warm_invoke_ric_p50_us']:.0f} µs / {r['warm_invoke_ric_p99_us']:.0f} µs | same echo baseline | {r['warm_invoke_ric_p50_vs_baseline']}× (p50) |
 | Cold start, process driver, C runtime, p50 / p99 (n={r['cold_start_process_n']}) | {r['cold_start_process_p50_ms']} ms / {r['cold_start_process_p99_ms']} ms | | |
 | HTTP source → function, batches of 100 ({r['http_events']} events) | {r['http_events_per_s']} events/s delivered ({r['http_accept_events_per_s']:.0f}/s accepted) | | |
 | Daemon peak RSS (VmHWM) over the whole run | {r['peak_rss_mb']} MB | one sandbox agent: {r['sandbox_agent_rss_mb']} MB RSS | |

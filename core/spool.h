@@ -84,6 +84,9 @@ void sl_spool_reader_close(struct sl_spool_reader *reader);
 /* Forget a closed reader: delete its checkpoint so it no longer holds segments.
  * -ENOENT unknown, -EBUSY open. */
 int sl_spool_reader_remove(struct sl_spool *spool, const char *name);
+/* Names of every registered reader, open or not: *names is an array of *n strings; caller frees
+ * each and the array. */
+void sl_spool_reader_names(struct sl_spool *spool, char ***names, size_t *n);
 /* Next durable record after the cursor: 1 with *data (caller frees), *len, *seq; 0 when there
  * is none yet; negative errno on I/O error (-EIO for a record that fails its CRC). Sequence
  * numbers only grow, but may skip where recovery cut a torn tail in an older segment. */

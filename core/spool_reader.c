@@ -413,3 +413,19 @@ uint64_t sl_spool_committed(struct sl_spool_reader *reader)
 	pthread_mutex_unlock(&reader->lock);
 	return c;
 }
+
+void sl_spool_reader_names(struct sl_spool *spool, char ***names, size_t *n)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&spool->lock);
+	for (struct sl_spool_cursor *c = spool->cursors; c; c = c->next)
+		count++;
+	char **out = sl_xcalloc(count ? count : 1, sizeof(*out));
+	count = 0;
+	for (struct sl_spool_cursor *c = spool->cursors; c; c = c->next)
+		out[count++] = sl_xstrdup(c->name);
+	pthread_mutex_unlock(&spool->lock);
+	*names = out;
+	*n = count;
+}

@@ -7,6 +7,7 @@
 #include "core/http_server.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/spool.h"
 #include "daemon/control_api.h"
 #include "daemon/state_dir.h"
 #include "dispatcher/destination.h"
@@ -167,6 +168,36 @@ static int open_trigger(struct sl_daemon *d, struct daemon_trigger *t)
 		return rc;
 	}
 	return 0;
+}
+
+static int is_trigger_of(const struct sl_config *cfg, const char *trigger, const char *source)
+{
+	for (size_t i = 0; i < cfg->n_triggers; i++)
+		if (strcmp(cfg->triggers[i].name, trigger) == 0)
+			return strcmp(cfg->triggers[i].source, source) == 0;
+	return 0;
+}
+
+/* A trigger removed from the config would pin its source's spool forever: forget its position.
+ * Disabled triggers keep theirs, as Lambda keeps a disabled mapping's checkpoint. */
+static void forget_removed_triggers(struct sl_daemon *d)
+{
+	char **names;
+	size_t n;
+
+	for (size_t i = 0; i < d->cfg->n_sources; i++) {
+		struct sl_source *src = d->sources[i];
+		sl_spool_reader_names(src->spool, &names, &n);
+		for (size_t j = 0; j < n; j++) {
+			if (!is_trigger_of(d->cfg, names[j], src->cfg->name)) {
+				sl_warn(src->tag, "trigger %s is no longer configured on this source; "
+					"its undelivered events are released", names[j]);
+				sl_spool_reader_remove(src->spool, names[j]);
+			}
+			free(names[j]);
+		}
+		free(names);
+	}
 }
 
 static int open_triggers(struct sl_daemon *d)
@@ -346,8 +377,10 @@ static int build(struct sl_daemon *d, const struct sl_daemon_options *opts)
 		return rc;
 	}
 	if ((rc = open_destinations(d)) < 0 || (rc = open_sources(d)) < 0 ||
-	    (rc = open_triggers(d)) < 0 ||
-	    (rc = open_listener(d, opts->listen ? opts->listen : d->cfg->listen)) < 0)
+	    (rc = open_triggers(d)) < 0)
+		return rc;
+	forget_removed_triggers(d);
+	if ((rc = open_listener(d, opts->listen ? opts->listen : d->cfg->listen)) < 0)
 		return rc;
 	d->signals[0] = sl_check_alloc(evsignal_new(d->base, SIGTERM, on_signal, d));
 	d->signals[1] = sl_check_alloc(evsignal_new(d->base, SIGINT, on_signal, d));

@@ -128,6 +128,9 @@ int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, 
 /* report.c: ids, results and Lambda's log lines. */
 void sl_new_request_id(struct sl_executor *ex, char out[40]);
 void sl_log_start(const struct sl_pool *pool, const struct sl_invocation *inv);
+/* Lines before END for a timeout or a runtime exit (payload: the caller's error JSON). */
+void sl_log_failure(const struct sl_pool *pool, const struct sl_invocation *inv,
+		    enum sl_invoke_status status, const char *payload, size_t len);
 /* END + REPORT. init_ms < 0: no Init Duration. error_type NULL: success. */
 void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, double duration_ms,
 		   double init_ms, long max_rss_kb, enum sl_invoke_status status,

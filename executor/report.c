@@ -2,6 +2,9 @@
  *
  * Lines, under the tag "function:<name>" (fields separated by TABs, as Lambda writes them):
  *   START RequestId: <id> Version: $LATEST
+ *   [<ISO-8601 time> <id> Task timed out after 3.00 seconds]            (timeout)
+ *   [RequestId: <id> Error: Runtime exited with error: exit status 1]   (runtime exit,
+ *   [Runtime.ExitError]                                                  Lambda's old format)
  *   END RequestId: <id>
  *   REPORT RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t
  *     Max Memory Used: 9 MB\t[Init Duration: 3.21 ms\t][Status: timeout | Status: error\t
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 void sl_new_request_id(struct sl_executor *ex, char out[40])
 {
@@ -56,6 +60,32 @@ double sl_ms_since(const struct timespec *t)
 void sl_log_start(const struct sl_pool *pool, const struct sl_invocation *inv)
 {
 	sl_info(pool->tag, "START RequestId: %s Version: $LATEST", inv->id);
+}
+
+/* The lines Lambda writes before END when the runtime did not answer: for a timeout
+ * "<ISO-8601 time> <id> Task timed out after 3.00 seconds", for a crash the error message and
+ * "Runtime.ExitError". */
+void sl_log_failure(const struct sl_pool *pool, const struct sl_invocation *inv,
+		    enum sl_invoke_status status, const char *payload, size_t len)
+{
+	if (status == SL_INVOKE_TIMEOUT) {
+		char when[40];
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+		sl_info(pool->tag, "%s %s Task timed out after %.2f seconds", when, inv->id,
+			(double)pool->fn->timeout_s);
+	} else if (status == SL_INVOKE_RUNTIME_EXIT) {
+		json_t *err = json_loadb(payload, len, 0, NULL);
+		const char *msg = json_string_value(json_object_get(err, "errorMessage"));
+		if (msg)
+			sl_info(pool->tag, "%s", msg);
+		sl_info(pool->tag, "Runtime.ExitError");
+		json_decref(err);
+	}
 }
 
 void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, double duration_ms,

@@ -126,6 +126,7 @@ static void end_invocation(struct sl_sandbox *sb, enum sl_invoke_status status,
 	struct sl_invocation *inv = sb->inv;
 	double duration = sl_ms_since(&inv->t_start);
 
+	sl_log_failure(sb->pool, inv, status, payload, len);
 	sl_log_report(sb->pool, inv, duration, sb->init_reported ? -1 : sb->init_ms, rss_kb, status,
 		      error_type);
 	sb->init_reported = true;

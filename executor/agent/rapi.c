@@ -76,6 +76,12 @@ static void reply_accepted(struct sl_agent *a, struct evhttp_request *req)
 	reply(a, req, 202, "Accepted", "{\"status\":\"OK\"}");
 }
 
+static void reply_pong(struct sl_agent *a, struct evhttp_request *req)
+{
+	evbuffer_add(a->reply, "pong", 4);
+	evhttp_send_reply(req, 200, "OK", a->reply);
+}
+
 /* The emulator's GetValidRuntimeOrFunctionErrorType: ^(Runtime|Function)\.[A-Z][a-zA-Z]+$ is
  * kept, anything else becomes Function.Unknown or Runtime.Unknown. */
 static const char *normalise_error_type(const char *t)
@@ -334,14 +340,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	else if (path_is(p, len, "/runtime/init/error") && cmd == EVHTTP_REQ_POST)
 		on_init_error(a, req);
 	else if (path_is(p, len, "/ping") && cmd == EVHTTP_REQ_GET)
-		evhttp_send_reply(req, 200, "OK", (evbuffer_add(a->reply, "pong", 4), a->reply));
+		reply_pong(a, req);
 	else if (len > sizeof(inv) - 1 && memcmp(p, inv, sizeof(inv) - 1) == 0 &&
 		 !path_is(p, len, "/runtime/invocation/next"))
 		route_invocation(a, req, p + sizeof(inv) - 1, len - (sizeof(inv) - 1));
+	else if (path_is(p, len, "/runtime/invocation/next") ||
+		 path_is(p, len, "/runtime/init/error") || path_is(p, len, "/ping"))
+		evhttp_send_error(req, 405, NULL);
 	else
-		evhttp_send_error(req, path_is(p, len, "/runtime/invocation/next") ||
-				  path_is(p, len, "/runtime/init/error") || path_is(p, len, "/ping")
-				  ? 405 : 404, NULL);
+		evhttp_send_error(req, 404, NULL);
 }
 
 int sl_agent_rapi_start(struct sl_agent *a)

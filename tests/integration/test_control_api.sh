@@ -61,10 +61,12 @@ h_request GET /2015-03-31/nothing-here
 h_eq "unknown path: status" 404 "$H_STATUS"
 
 # Concurrent invocations: all answered, each with its own payload.
+pids=""
 for i in 1 2 3 4 5 6 7 8; do
 	curl -sS --max-time 20 -o "$H_TMP/c$i.out" -d "{\"i\":$i}" "$H_URL/2015-03-31/functions/rec/invocations" &
+	pids="$pids $!"
 done
-wait
+wait $pids
 okc=0
 for i in 1 2 3 4 5 6 7 8; do
 	grep -q "\"echo\":{\"i\":$i}" "$H_TMP/c$i.out" && okc=$((okc + 1))

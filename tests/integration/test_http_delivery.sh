@@ -12,6 +12,7 @@ h_config '{
                            "max_batching_window_ms": 100}}
 }'
 h_start
+h_true "ready line" "no 'listening on $H_URL' line" h_log_has "INFO  sluice listening on $H_URL"
 
 acked=()   # ids in the order the 202s gave them
 
@@ -49,7 +50,7 @@ h_match "plain-json: derived id" '^web:[0-9]+' "${acked[6]}"
 h_true "derived ids differ" "${acked[5]} = ${acked[6]}" test "${acked[5]}" != "${acked[6]}"
 
 total=${#acked[@]}
-h_true delivered "the function got $(h_received_count) of $total events within 20 s" \
+h_true delivered 'the function got $(h_received_count) of $total events within 20 s' \
 	h_wait 20 h_has_received "$total"
 sleep 0.5   # nothing more may arrive
 got=$(h_received_ids | tr '\n' ' ' | sed 's/ $//')

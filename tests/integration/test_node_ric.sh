@@ -22,7 +22,7 @@ h_post web application/cloudevents-batch+json \
 	'[{"specversion":"1.0","id":"n-1","source":"/t","type":"t","data":{"i":1}},
 	  {"specversion":"1.0","id":"n-2","source":"/t","type":"t","data":{"i":2}}]'
 h_eq "post: status" 202 "$H_STATUS"
-h_true "post: delivered" "the handler got $(h_received_count node) of 2 events within 30 s" \
+h_true "post: delivered" 'the handler got $(h_received_count node) of 2 events within 30 s' \
 	h_wait 30 h_has_received 2
 h_eq "post: ids received" "n-1 n-2" "$(h_received_ids node | tr '\n' ' ' | sed 's/ $//')"
 rid=$(h_invocations node | head -n 1 | cut -f1)

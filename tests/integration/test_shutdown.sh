@@ -36,7 +36,7 @@ h_true "not everything was delivered before the stop ($before of 6)" "all delive
 	test "$before" -lt 6
 
 h_start
-h_true "after restart every event is delivered" "got $(h_received_ids | sort -u | wc -l) distinct of 6" \
+h_true "after restart every event is delivered" 'got $(h_received_ids | sort -u | wc -l) distinct of 6' \
 	h_wait 20 eval '[ "$(h_received_ids | sort -u | wc -l)" -ge 6 ]'
 h_eq "distinct ids" "${ids[*]}" "$(h_received_ids | sort -u | tr '\n' ' ' | sed 's/ $//')"
 h_eq "in order across the restart" "${ids[*]}" "$(h_received_ids | awk '!seen[$0]++' | tr '\n' ' ' | sed 's/ $//')"

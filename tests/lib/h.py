@@ -112,13 +112,23 @@ def cmd_get(file, path):
 
 
 def records(directory, function=None):
+    """(pid, record) of every invocation the fixtures recorded, in the order they happened.
+    A line without its newline is skipped: being written now, or cut off by a killed runtime.
+    A complete line that is not JSON (the payload was not) is reported on stderr and skipped."""
     pattern = (function or "*") + "-*.jsonl"
-    for path in sorted(glob.glob(os.path.join(directory, pattern))):
+    out = []
+    for path in glob.glob(os.path.join(directory, pattern)):
         pid = path.rsplit("-", 1)[1].split(".")[0]
         with open(path) as f:
             for line in f:
-                if line.strip():
-                    yield pid, json.loads(line)
+                if not line.endswith("\n"):
+                    continue
+                try:
+                    out.append((pid, json.loads(line)))
+                except ValueError as e:
+                    sys.stderr.write("h.py: %s: not JSON (%s): %.200s\n" % (path, e, line))
+    out.sort(key=lambda r: r[1]["t"])
+    return out
 
 
 def cmd_received(directory, function=None):

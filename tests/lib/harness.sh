@@ -62,10 +62,15 @@ h_match() {
 	if printf '%s' "$3" | grep -Eq -- "$2"; then h_ok "$1"
 	else h_not_ok "$1" "expected a match for /$2/, got '$(printf '%s' "$3" | head -c 300)'"; fi
 }
-# h_true NAME REASON CMD...: ok when CMD succeeds, else not ok with REASON
+# h_true NAME REASON CMD...: ok when CMD succeeds, else not ok with REASON. REASON is expanded
+# again when CMD has failed, so a single-quoted '$(h_received_count) events' tells the state after
+# the wait, not before it.
 h_true() {
 	local name=$1 reason=$2; shift 2
-	if "$@"; then h_ok "$name"; else h_not_ok "$name" "$reason"; fi
+	local again
+	if "$@"; then h_ok "$name"; return; fi
+	again=$(eval "echo \"$reason\"" 2>/dev/null) || again=$reason
+	h_not_ok "$name" "$again"
 }
 # h_bail NAME REASON: a failure that makes the rest of the script meaningless
 h_bail() { h_not_ok "$1" "$2"; exit 1; }
@@ -89,7 +94,7 @@ h_config() {
 	$H_PY config "$H_CONF" "$subst" "${H_PATCHES[@]}" || h_bail config "could not write the config"
 }
 
-# h_start [ARGS]: start the daemon on $H_CONF; wait for "listening on" and GET /healthz.
+# h_start [ARGS]: start the daemon on $H_CONF; wait until GET /healthz answers 200.
 h_start() {
 	[ -x "$SLUICE" ] || h_bail start "no daemon binary at $SLUICE"
 	H_STARTS=$((H_STARTS + 1))
@@ -103,8 +108,7 @@ h_start() {
 			h_tail_log
 			h_bail start "daemon exited with status $H_EXIT before it was ready"
 		fi
-		if grep -q "listening on http://127.0.0.1:$H_PORT" "$H_LOG" &&
-		   curl -fsS -o /dev/null --max-time 2 "$H_URL/healthz" 2>/dev/null; then
+		if curl -fsS -o /dev/null --max-time 2 "$H_URL/healthz" 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.1
@@ -150,7 +154,7 @@ h_leftovers() {
 		pid=${f#/proc/}; pid=${pid%/environ}
 		[ "$pid" = "${H_PID:-none}" ] && continue
 		[ "$pid" = $$ ] && continue
-		if tr '\0' '\n' <"$f" 2>/dev/null | grep -qx "SLUICE_IT_TAG=$H_TAG"; then
+		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qx "SLUICE_IT_TAG=$H_TAG"; then
 			h_alive "$pid" && echo "$pid"
 		fi
 	done

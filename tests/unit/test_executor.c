@@ -188,6 +188,9 @@ static void test_timeout_then_fresh_sandbox(void **state)
 	char *log = xt_log(t);
 	check_report(log, a.id, true, "Status: timeout");
 	check_report(log, b.id, true, "");   /* a new sandbox: a new init */
+	char want[128];
+	snprintf(want, sizeof(want), "Z %s Task timed out after 1.00 seconds\n", a.id);
+	assert_non_null(strstr(log, want));
 	assert_non_null(strstr(log, "function:sleeps sleeping on "));
 	free(log);
 	outcome_release(&a);
@@ -255,6 +258,11 @@ static void test_runtime_exits(void **state)
 		check_report(log, o[i].id, true, "Status: error\tError Type: Runtime.ExitError");
 	check_report(log, o[3].id, true, "");
 	assert_non_null(strstr(log, "function:exits exiting with status 1\n"));
+	char want[160];
+	snprintf(want, sizeof(want), "function:exits RequestId: %s Error: Runtime exited with "
+		 "error: exit status 1\n", o[0].id);
+	assert_non_null(strstr(log, want));
+	assert_int_equal(xt_count(log, "function:exits Runtime.ExitError\n"), 3);
 	free(log);
 	for (int i = 0; i < 4; i++)
 		outcome_release(&o[i]);
