@@ -80,11 +80,13 @@ deps-test:
 	@sh tools/deps.sh test
 
 run: deps-run
-	@$(MAKE) --no-print-directory MODE=release all
+	@$(MAKE) --no-print-directory -j2 MODE=release all
 	@exec $(BUILD)/sluice run
 
+# Tests run on the gcc build under ASan+UBSan; clang must build the same tree warning-free too.
 test: deps-test
-	@$(MAKE) --no-print-directory MODE=asan all tests
+	@$(MAKE) --no-print-directory -j2 MODE=asan all tests
+	@$(MAKE) --no-print-directory -j2 CC=clang MODE=release all tests
 	@sh tests/run.sh build/asan
 
 .PHONY: tests
