@@ -50,13 +50,10 @@ static void add_line(struct sl_diag *d, const char *line)
 void sl_diag_add(struct sl_diag *d, const char *path, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = sl_xvasprintf(fmt, ap);
 	va_end(ap);
-	sl_check_alloc(msg);
 	char *line = sl_xasprintf("%s: %s: %s", d->file, path, msg);
 	add_line(d, line);
 	free(line);
@@ -66,13 +63,10 @@ void sl_diag_add(struct sl_diag *d, const char *path, const char *fmt, ...)
 void sl_diag_addraw(struct sl_diag *d, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = sl_xvasprintf(fmt, ap);
 	va_end(ap);
-	sl_check_alloc(msg);
 	char *line = sl_xasprintf("%s%s", d->file, msg);
 	add_line(d, line);
 	free(line);

@@ -22,13 +22,10 @@ static void put(struct md *m, const char *fmt, ...) __attribute__((format(printf
 static void put(struct md *m, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	char *s = sl_xvasprintf(fmt, ap);
 	va_end(ap);
-	sl_check_alloc(s);
 	size_t n = strlen(s);
 	if (m->len + n + 1 > m->cap) {
 		m->cap = (m->len + n + 1) * 2;

@@ -52,16 +52,21 @@ char *sl_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *sl_xvasprintf(const char *fmt, va_list ap)
+{
+	char *out;
+	if (vasprintf(&out, fmt, ap) < 0)
+		out_of_memory(0);
+	return out;
+}
+
 char *sl_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *out;
 
 	va_start(ap, fmt);
-	int n = vasprintf(&out, fmt, ap);
+	char *out = sl_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		out_of_memory(0);
 	return out;
 }
 

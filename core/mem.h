@@ -9,6 +9,7 @@
 #ifndef SL_MEM_H
 #define SL_MEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *sl_xmalloc(size_t size);
@@ -17,6 +18,7 @@ void *sl_xrealloc(void *ptr, size_t size);
 char *sl_xstrdup(const char *s);              /* NULL stays NULL */
 char *sl_xstrndup(const char *s, size_t n);
 char *sl_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *sl_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Abort with a message when a library allocation (e.g. jansson) returned NULL. */
 void *sl_check_alloc(void *ptr);
 

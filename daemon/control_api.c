@@ -18,12 +18,12 @@
 #define MAX_INVOKE_PAYLOAD 6291456
 #define ARN_MARK ":function:"
 
-struct control_api {
+struct sl_control_api {
 	const struct sl_config *cfg;
 	struct sl_executor *executor;
 };
 
-static void list_functions(struct control_api *api, struct evhttp_request *req)
+static void list_functions(struct sl_control_api *api, struct evhttp_request *req)
 {
 	json_t *list = sl_check_alloc(json_array());
 
@@ -110,7 +110,7 @@ static int check_payload(struct evhttp_request *req, const char *body, size_t le
 	return 0;
 }
 
-static void invoke(struct control_api *api, struct evhttp_request *req, const char *name)
+static void invoke(struct sl_control_api *api, struct evhttp_request *req, const char *name)
 {
 	struct evkeyvalq *in_headers = evhttp_request_get_input_headers(req);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -151,7 +151,7 @@ static void invoke(struct control_api *api, struct evhttp_request *req, const ch
 
 static void route(void *arg, struct evhttp_request *req, const char *rest)
 {
-	struct control_api *api = arg;
+	struct sl_control_api *api = arg;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	const char *suffix = "/invocations";
 	size_t len = strlen(rest), suffix_len = strlen(suffix);
@@ -173,11 +173,17 @@ static void route(void *arg, struct evhttp_request *req, const char *rest)
 			    PREFIX, rest);
 }
 
-void sl_control_api_register(struct sl_http_server *srv, const struct sl_config *cfg,
-			     struct sl_executor *ex)
+struct sl_control_api *sl_control_api_new(struct sl_http_server *srv, const struct sl_config *cfg,
+					  struct sl_executor *ex)
 {
-	static struct control_api api;
-	api.cfg = cfg;
-	api.executor = ex;
-	sl_http_server_route(srv, PREFIX, route, &api);
+	struct sl_control_api *api = sl_xmalloc(sizeof(*api));
+	api->cfg = cfg;
+	api->executor = ex;
+	sl_http_server_route(srv, PREFIX, route, api);
+	return api;
+}
+
+void sl_control_api_free(struct sl_control_api *api)
+{
+	free(api);
 }

@@ -10,10 +10,13 @@
 #define SL_CONTROL_API_H
 
 struct sl_config;
+struct sl_control_api;
 struct sl_executor;
 struct sl_http_server;
 
-void sl_control_api_register(struct sl_http_server *srv, const struct sl_config *cfg,
-			     struct sl_executor *ex);
+/* Serve the API on srv. cfg, ex and srv must outlive the returned object. */
+struct sl_control_api *sl_control_api_new(struct sl_http_server *srv, const struct sl_config *cfg,
+					  struct sl_executor *ex);
+void sl_control_api_free(struct sl_control_api *api);
 
 #endif

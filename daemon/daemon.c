@@ -44,6 +44,7 @@ struct sl_daemon {
 	struct sl_source **sources;            /* parallel to cfg->sources */
 	struct daemon_trigger *triggers;       /* parallel to cfg->triggers */
 	struct sl_http_server *http;
+	struct sl_control_api *control_api;
 	struct event *signals[2];
 	struct event *ack_wait;
 	int stopping;
@@ -234,7 +235,7 @@ static int open_listener(struct sl_daemon *d, const char *listen)
 	}
 	sl_http_server_route(d->http, "/events/", route_events, d);
 	sl_http_server_route(d->http, "/healthz", route_health, d);
-	sl_control_api_register(d->http, d->cfg, d->executor);
+	d->control_api = sl_control_api_new(d->http, d->cfg, d->executor);
 	return 0;
 }
 
@@ -350,6 +351,7 @@ static void free_daemon(struct sl_daemon *d)
 	for (size_t i = 0; d->sources && i < cfg->n_sources; i++)
 		sl_source_close(d->sources[i]);
 	sl_http_server_free(d->http);
+	sl_control_api_free(d->control_api);
 	sl_executor_free(d->executor);
 	for (size_t i = 0; d->destinations && i < cfg->n_destinations; i++)
 		sl_destination_free(d->destinations[i]);

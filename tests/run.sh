@@ -96,7 +96,7 @@ for script in tests/integration/test_*.sh; do
 	wanted "$name" || continue
 	log="$logs/$(basename "$script" .sh).log"
 	t0=$(now_ms)
-	timeout -k 10 "$it_timeout" bash "$script" >"$log" 2>&1
+	timeout -k 30 "$it_timeout" bash "$script" >"$log" 2>&1
 	rc=$?
 	ms=$(($(now_ms) - t0))
 	pass=$(grep -c '^ok ' "$log" 2>/dev/null); pass=${pass:-0}

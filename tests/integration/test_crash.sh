@@ -49,7 +49,7 @@ H_BG_PIDS=""
 h_note "$(cat "$H_TMP/load.out")"
 h_eq "every event acknowledged in the end" "$TOTAL" "$(cut -f1 "$acked" | sort -u | wc -l)"
 
-delivered() { $H_PY check-delivery "$acked" "$H_REC" >"$H_TMP/check.out"; }
+delivered() { $H_PY check-delivery "$acked" "$H_REC" >"$H_TMP/check.out" 2>&1; }
 h_wait 40 delivered
 h_true "every acknowledged event delivered" 'lost events: $(cat "$H_TMP/check.out")' delivered
 h_note "$(cat "$H_TMP/check.out")"
