@@ -83,10 +83,12 @@ run: deps-run
 	@$(MAKE) --no-print-directory -j2 MODE=release all
 	@exec $(BUILD)/sluice run
 
-# Tests run on the gcc build under ASan+UBSan; clang must build the same tree warning-free too.
+# Tests run on the gcc build under ASan+UBSan; the optimised gcc and clang builds of the same tree
+# must be warning-free too (-O2 finds warnings -O1 does not).
 test: deps-test
 	@$(MAKE) --no-print-directory -j2 MODE=asan all tests
-	@$(MAKE) --no-print-directory -j2 CC=clang MODE=release all tests
+	@$(MAKE) --no-print-directory -j2 MODE=release all tests $(BENCH_BINS)
+	@$(MAKE) --no-print-directory -j2 CC=clang MODE=release all tests $(BENCH_BINS)
 	@sh tests/run.sh build/asan
 
 .PHONY: tests

@@ -52,7 +52,8 @@ int main(void)
 		struct response next, ack;
 		char path[256], answer[64];
 
-		exchange(&c, "GET", "/2018-06-01/runtime/invocation/next", NULL, 0, &next);
+		exchange(&c, "GET", "/2018-06-01/runtime/invocation/next", "application/json", NULL, 0,
+			 &next);
 		if (next.status != 200 || !next.request_id[0]) {
 			fprintf(stderr, "c_runtime: /next answered %d\n", next.status);
 			return 1;
@@ -62,7 +63,7 @@ int main(void)
 		int n = snprintf(answer, sizeof(answer), "{\"ok\":true,\"events\":%zu}", events);
 		snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/response",
 			 next.request_id);
-		exchange(&c, "POST", path, answer, (size_t)n, &ack);
+		exchange(&c, "POST", path, "application/json", answer, (size_t)n, &ack);
 		if (ack.status != 202) {
 			fprintf(stderr, "c_runtime: /response answered %d: %s\n", ack.status, ack.body);
 			return 1;

@@ -127,7 +127,8 @@ done
 t1=$(ms)
 say "delivered $events events in $((t1 - t0)) ms"
 sleep 0.5
-[ "$(delivered)" -eq "$events" ] || say "warning: the function counted $(delivered) events, $events posted"
+counted=$(delivered)
+[ "$counted" -eq "$events" ] || say "warning: the function counted $counted events, $events posted"
 
 hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
 rss_kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
@@ -144,9 +145,9 @@ daemon_pid=""
 # ---- results ------------------------------------------------------------------------------------
 mkdir -p "$root/bench/results"
 python3 - "$work" "$root" "$events" "$((t1 - t0))" "$hwm_kb" "$rss_kb" "${agent_kb:-0}" "$sandboxes" \
-	"$cold_k" "$runs" <<'PY'
+	"$cold_k" "$runs" "$counted" <<'PY'
 import json, os, platform, subprocess, sys, time
-work, root, events, elapsed_ms, hwm_kb, rss_kb, agent_kb, sandboxes, cold_k, runs = sys.argv[1:]
+work, root, events, elapsed_ms, hwm_kb, rss_kb, agent_kb, sandboxes, cold_k, runs, counted = sys.argv[1:]
 load = lambda name: json.load(open(os.path.join(work, name + ".json")))
 base, warm_c, warm_ric, cold, post = (load(n) for n in ("baseline", "warm_c", "warm_ric", "cold", "events"))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -185,6 +186,7 @@ r = {
     "cold_start_process_p99_ms": round(cold["p99_us"] / 1000, 2),
     "cold_start_process_errors": cold["errors"],
     "http_events": int(events),
+    "http_events_received": int(counted),
     "http_events_per_s": round(int(events) / (int(elapsed_ms) / 1000)),
     "http_accept_events_per_s": post["accepted_events_per_s"],
     "http_post_errors": post["errors"],
@@ -206,7 +208,7 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 | Warm invoke, C runtime, p50 / p99 (n={r['warm_invoke_n']}; p50 of the {runs} runs {r['warm_invoke_p50_run_min_us']:.0f}–{r['warm_invoke_p50_run_max_us']:.0f} µs) | {r['warm_invoke_p50_us']:.0f} µs / {r['warm_invoke_p99_us']:.0f} µs | evhttp echo round trip {r['baseline_rtt_p50_us']:.0f} µs / {r['baseline_rtt_p99_us']:.0f} µs | {r['warm_invoke_p50_vs_baseline']}× (p50) |
 | Warm invoke, aws-lambda-ric (Node.js), p50 / p99 (n={r['warm_invoke_ric_n']}; p50 of the {runs} runs {r['warm_invoke_ric_p50_run_min_us']:.0f}–{r['warm_invoke_ric_p50_run_max_us']:.0f} µs) | {r['warm_invoke_ric_p50_us']:.0f} µs / {r['warm_invoke_ric_p99_us']:.0f} µs | same echo baseline | {r['warm_invoke_ric_p50_vs_baseline']}× (p50) |
 | Cold start, process driver, C runtime, p50 / p99 (n={r['cold_start_process_n']}) | {r['cold_start_process_p50_ms']} ms / {r['cold_start_process_p99_ms']} ms | | |
-| HTTP source → function, batches of 100 ({r['http_events']} events) | {r['http_events_per_s']} events/s delivered ({r['http_accept_events_per_s']:.0f}/s accepted) | | |
+| HTTP source → function, batches of 100 ({r['http_events']} events posted, {r['http_events_received']} received) | {r['http_events_per_s']} events/s delivered ({r['http_accept_events_per_s']:.0f}/s accepted) | | |
 | Daemon peak RSS (VmHWM) over the whole run | {r['peak_rss_mb']} MB | one sandbox agent: {r['sandbox_agent_rss_mb']} MB RSS | |
 
 Errors: warm {r['warm_invoke_errors']}, warm RIC {r['warm_invoke_ric_errors']}, cold {r['cold_start_process_errors']}, posts {r['http_post_errors']} (503 retries {r['http_post_503_retries']}). Target: warm invoke p50 under 250 µs with the C runtime — {'met' if r['warm_invoke_p50_us'] < 250 else 'NOT met'}."""

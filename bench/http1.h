@@ -195,26 +195,29 @@ static inline int read_response(struct conn *c, struct response *res)
 	return 0;
 }
 
-static inline int request(struct conn *c, const char *method, const char *path, const char *body,
-		   size_t body_len)
+static inline int request(struct conn *c, const char *method, const char *path,
+			  const char *content_type, const char *body, size_t body_len)
 {
 	char head[1024];
 	int n = snprintf(head, sizeof(head),
-			 "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n\r\n", method, path, c->host, c->port, body_len);
+			 "%s %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\n\r\n", method, path, c->host, c->port,
+			 content_type, body_len);
 	if (write_all(c, head, (size_t)n) < 0)
 		return -1;
 	return body_len ? write_all(c, body, body_len) : 0;
 }
 
 /* One request/response exchange; reconnects once when the server closed the idle connection. */
-static inline void exchange(struct conn *c, const char *method, const char *path, const char *body,
-		     size_t body_len, struct response *res)
+static inline void exchange(struct conn *c, const char *method, const char *path,
+			    const char *content_type, const char *body, size_t body_len,
+			    struct response *res)
 {
 	for (int attempt = 0;; attempt++) {
 		if (c->fd < 0)
 			conn_open(c);
-		if (request(c, method, path, body, body_len) == 0 && read_response(c, res) == 0)
+		if (request(c, method, path, content_type, body, body_len) == 0 &&
+		    read_response(c, res) == 0)
 			break;
 		close(c->fd);
 		c->fd = -1;

@@ -69,7 +69,7 @@ static int cmd_rtt(const char *hostport, const char *path, long n, long warmup, 
 	for (long i = 0; i < warmup + n; i++) {
 		struct response res;
 		double t0 = now_us();
-		exchange(&c, "POST", path, payload, len, &res);
+		exchange(&c, "POST", path, "application/json", payload, len, &res);
 		double dt = now_us() - t0;
 		if (!answer_ok(&res)) {
 			errors++;
@@ -99,7 +99,7 @@ static int cmd_cold(const char *hostport, const char *fmt, long k, const char *p
 		struct response res;
 		snprintf(path, sizeof(path), fmt, (int)i);
 		double t0 = now_us();
-		exchange(&c, "POST", path, payload, len, &res);
+		exchange(&c, "POST", path, "application/json", payload, len, &res);
 		v[i] = now_us() - t0;
 		if (!answer_ok(&res)) {
 			errors++;
@@ -140,7 +140,8 @@ static void *post_events(void *arg)
 		body[len++] = ']';
 		for (;;) {
 			struct response res;
-			exchange(c, "POST", p->path, body, len, &res);
+			exchange(c, "POST", p->path, "application/cloudevents-batch+json", body, len,
+				 &res);
 			p->requests++;
 			free(res.body);
 			if (res.status == 202)

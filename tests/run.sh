@@ -48,8 +48,12 @@ report() {
 	secs=$(awk "BEGIN { printf \"%.1f\", $5 / 1000 }")
 	printf '%-4s %-40s %4d passed %3d failed %7ss%s\n' "$1" "$2" "$3" "$4" "$secs" "${6:+  ($6)}"
 	if [ "$1" != ok ] || [ "$verbose" = 1 ]; then
+		if grep -q '^not ok ' "$7" 2>/dev/null; then
+			echo "---- $2: failed cases"
+			grep '^not ok ' "$7" | sed 's/^/  | /'
+		fi
 		echo "---- $2: last lines of $7"
-		tail -n 40 "$7" | sed 's/^/  | /'
+		tail -n 30 "$7" 2>/dev/null | sed 's/^/  | /'
 		echo "----"
 	fi
 	total_pass=$((total_pass + $3))

@@ -27,9 +27,9 @@ kill_at() {
 	h_wait 30 eval '[ "$(h_lines "$acked")" -ge '"$at"' ]' ||
 		h_not_ok "kill at $at" "only $(h_lines "$acked") events acknowledged after 30 s"
 	local n_acked
+	h_kill9
 	n_acked=$(h_lines "$acked")
 	h_note "SIGKILL with $n_acked events acknowledged, $(h_received_count) delivered"
-	h_kill9
 	h_true "killed while clients were posting (at about $at)" "all $TOTAL were acknowledged already" \
 		test "$n_acked" -lt "$TOTAL"
 	h_eq "daemon killed by SIGKILL (at about $at)" 137 "$H_EXIT"

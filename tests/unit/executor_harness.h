@@ -132,17 +132,17 @@ static inline int xt_setup(void **state)
 static inline char *xt_log(struct xt *t)
 {
 	FILE *f = fopen(t->logpath, "r");
-	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 4096, n;
+	char *buf = sl_xmalloc(cap);
 
 	assert_non_null(f);
-	FILE *mem = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, mem);
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap)
+			buf = sl_xrealloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
 	fclose(f);
-	fclose(mem);
 	return buf;
 }
 
