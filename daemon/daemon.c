@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "connectors/connector.h"
 #include "connectors/spool_feed.h"
+#include "core/loop.h"
 #include "core/http_server.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -398,7 +399,7 @@ int sl_daemon_run(const struct sl_config *cfg, const struct sl_daemon_options *o
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	d->cfg = cfg;
-	d->base = sl_check_alloc(event_base_new());
+	d->base = sl_loop_new();
 	if (build(d, opts) < 0) {
 		free_daemon(d);
 		return 1;

@@ -14,6 +14,7 @@
  */
 #include "executor/agent/agent.h"
 
+#include "core/loop.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "executor/channel.h"
@@ -112,7 +113,7 @@ static int setup(struct sl_agent *a, int chan_fd)
 	char api[32];
 	int rc;
 
-	a->base = sl_check_alloc(event_base_new());
+	a->base = sl_loop_new();
 	a->sig_chld = sl_check_alloc(evsignal_new(a->base, SIGCHLD, signal_cb, a));
 	a->sig_term = sl_check_alloc(evsignal_new(a->base, SIGTERM, signal_cb, a));
 	a->sig_int = sl_check_alloc(evsignal_new(a->base, SIGINT, signal_cb, a));

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "core/loop.h"
 #include "core/mem.h"
 #include "executor/executor.h"
 
@@ -110,7 +111,7 @@ static inline int xt_setup(void **state)
 	memcpy(t->agent, agent, sizeof(agent));
 	if (!getcwd(t->root, sizeof(t->root)))
 		abort();
-	t->base = event_base_new();
+	t->base = sl_loop_new();
 	t->cfg.path = "(test)";
 	t->cfg.idle_timeout_s = 300;
 	snprintf(t->tmpdir, sizeof(t->tmpdir), "/tmp/sl-test-fn-XXXXXX");

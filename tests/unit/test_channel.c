@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "core/loop.h"
 #include "executor/channel.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ static int pair_setup(void **state)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	p->base = event_base_new();
+	p->base = sl_loop_new();
 	p->a = bufferevent_socket_new(p->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
 	p->b = bufferevent_socket_new(p->base, sv[1], BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_enable(p->a, EV_READ | EV_WRITE);

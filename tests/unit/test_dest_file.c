@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "dispatcher/dest_file.c"
+#include "core/loop.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -42,7 +43,7 @@ static int fake_sync(int fd)
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	fx->base = event_base_new();
+	fx->base = sl_loop_new();
 	strcpy(fx->dir, "/tmp/sl-dest-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	sync_calls = 0;

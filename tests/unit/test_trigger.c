@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "core/loop.h"
 #include "core/event.h"
 #include "dispatcher/destination.h"
 #include "dispatcher/trigger.h"
@@ -95,7 +96,7 @@ static int setup(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	struct timeval ten_ms = { 0, 10000 };
 
-	fx->base = event_base_new();
+	fx->base = sl_loop_new();
 	fx->tick = event_new(fx->base, -1, EV_PERSIST, on_tick, fx);
 	event_add(fx->tick, &ten_ms);
 	strcpy(fx->dir, "/tmp/sl-trigger-XXXXXX");
