@@ -17,6 +17,11 @@ for p in $pkgs; do
   if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
+# Building aws-lambda-ric needs Node's headers: NodeSource's nodejs ships them, Debian's has them
+# in libnode-dev.
+if [ "$want" = test ] && [ ! -f /usr/include/node/node.h ]; then
+  missing="$missing libnode-dev"
+fi
 if [ -n "$missing" ]; then
   echo "deps: installing$missing"
   if [ "$(id -u)" != 0 ]; then echo "deps: need root to install$missing" >&2; exit 1; fi
