@@ -27,7 +27,9 @@ char *sl_spool_record_encode(struct sl_event *const *events, size_t n, int64_t r
 
 char *sl_spool_record_event_id(const char *source_name, uint64_t seq, size_t index)
 {
-	return sl_xasprintf("%s:%" PRIu64 ".%zu", source_name, seq, index);
+	char where[48];
+	snprintf(where, sizeof(where), "%" PRIu64 ".%zu", seq, index);
+	return sl_event_id_from_position(source_name, "", where);
 }
 
 static struct sl_event *decode_one(json_t *ce, uint64_t seq, size_t index, size_t count,

@@ -1,5 +1,6 @@
 /* Log record formatting and output; see log.h. */
 #include "core/log.h"
+#include "core/clock.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -30,17 +31,6 @@ int sl_log_level_parse(const char *name)
 	return -1;
 }
 
-static void format_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
-
 static void write_all(const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -58,7 +48,7 @@ void sl_log_emit(enum sl_log_level level, const char *tag, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	format_now(when, sizeof(when));
+	sl_format_iso8601_ms(sl_wall_ms(), when, sizeof(when));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -1,5 +1,6 @@
 /* Failure record construction; see failure_record.h for the shape. */
 #include "dispatcher/failure_record.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,21 +11,6 @@
 #include "core/mem.h"
 #include "dispatcher/payload.h"
 #include "executor/executor.h"
-
-void sl_format_iso8601_ms(int64_t unix_ms, char *buf, size_t len)
-{
-	time_t secs = (time_t)(unix_ms / 1000);
-	int ms = (int)(unix_ms % 1000);
-	struct tm tm;
-
-	if (ms < 0) {
-		ms += 1000;
-		secs--;
-	}
-	gmtime_r(&secs, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", ms);
-}
 
 static void set_str(json_t *obj, const char *key, const char *value)
 {

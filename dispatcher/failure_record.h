@@ -71,7 +71,5 @@ void sl_failure_error_of(const struct sl_invoke_result *res, char **type, char *
 /* A Category.Reason name for an enum sl_invoke_status, for results that carry no error_type. */
 const char *sl_failure_status_name(int status);
 
-/* ISO-8601 UTC with milliseconds: "2026-11-24T10:00:00.123Z" (buf >= 32 bytes). */
-void sl_format_iso8601_ms(int64_t unix_ms, char *buf, size_t len);
 
 #endif

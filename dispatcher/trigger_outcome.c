@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -116,14 +117,6 @@ static void on_stored(void *arg, int status)
 	tr_handle(arg, status == 0 ? TR_STORED : TR_STORE_FAILED, status);
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void give_up(struct tr_batch *b, const char *condition)
 {
 	struct sl_trigger *t = b->t;
@@ -136,7 +129,7 @@ static void give_up(struct tr_batch *b, const char *condition)
 		.request_id = b->request_id,
 		.error_type = b->error_type,
 		.error_message = b->error_message,
-		.timestamp_ms = wall_ms(),
+		.timestamp_ms = sl_wall_ms(),
 		.events = b->evs,
 		.n = b->b.n,
 	};

@@ -14,6 +14,7 @@
  * line carries one (Lambda bills the init of on-demand environments).
  */
 #include "executor/pool.h"
+#include "core/clock.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -70,12 +71,7 @@ void sl_log_failure(const struct sl_pool *pool, const struct sl_invocation *inv,
 {
 	if (status == SL_INVOKE_TIMEOUT) {
 		char when[40];
-		struct timespec ts;
-		struct tm tm;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+		sl_format_iso8601_ms(sl_wall_ms(), when, sizeof(when));
 		sl_info(pool->tag, "%s %s Task timed out after %.2f seconds", when, inv->id,
 			(double)pool->fn->timeout_s);
 	} else if (status == SL_INVOKE_RUNTIME_EXIT) {

@@ -13,6 +13,7 @@
  * 400 malformed, 405 not POST, 413 too large, 503 + Retry-After when the spool is full.
  */
 #include "connectors/connector.h"
+#include "core/clock.h"
 
 #include "config/config.h"
 #include "connectors/http/http_body.h"
@@ -45,13 +46,6 @@ struct http_source {
 	size_t n_pending;
 	int stopped;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static json_t *accepted_body(const struct sl_source *src, struct sl_event **events, size_t n,
 			     uint64_t seq)
@@ -95,7 +89,7 @@ static void accept_events(struct sl_source *src, struct evhttp_request *req,
 		sl_http_reply_json(req, 202, json_pack("{s:i, s:[]}", "accepted", 0, "ids"));
 		return;
 	}
-	int rc = sl_source_spool_batch(src, events, n, now_ms(), &seq);
+	int rc = sl_source_spool_batch(src, events, n, sl_wall_ms(), &seq);
 	if (rc < 0) {
 		reply_spool_error(src, req, rc);
 		return;

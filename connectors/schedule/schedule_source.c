@@ -8,6 +8,7 @@
  * spool append fails (spool full) is logged and skipped.
  */
 #include "connectors/connector.h"
+#include "core/clock.h"
 
 #include "config/config.h"
 #include "connectors/schedule/cron.h"
@@ -30,19 +31,11 @@ struct schedule_source {
 	int64_t next_fire;        /* Unix seconds */
 };
 
-static void format_time(int64_t when, char *buf, size_t len)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The EventBridge "Scheduled Event" for a tick at `when`. */
 static json_t *scheduled_event(const struct sl_source_config *cfg, const char *id, int64_t when)
 {
 	char time_text[32];
-	format_time(when, time_text, sizeof(time_text));
+	sl_format_iso8601_s(when, time_text, sizeof(time_text));
 	char *rule = sl_xasprintf("arn:aws:events:%s:%s:rule/%s", REGION, ACCOUNT, cfg->name);
 	json_t *detail = cfg->detail ? json_deep_copy(cfg->detail) : json_object();
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:o}", "version", "0",
@@ -59,7 +52,7 @@ static void fire(struct sl_source *src, int64_t when)
 	char time_text[32];
 	uint64_t seq;
 
-	format_time(when, time_text, sizeof(time_text));
+	sl_format_iso8601_s(when, time_text, sizeof(time_text));
 	struct sl_event *ev = sl_event_new();
 	ev->id = id;
 	char *source = sl_xasprintf("/sluice/sources/%s", src->cfg->name);
@@ -128,7 +121,7 @@ static int schedule_start(struct sl_source *src)
 
 	arm(src, (int64_t)time(NULL));
 	if (ss->next_fire >= 0) {
-		format_time(ss->next_fire, when, sizeof(when));
+		sl_format_iso8601_s(ss->next_fire, when, sizeof(when));
 		sl_info(src->tag, "\"%s\": next tick at %s", src->cfg->expression, when);
 	}
 	return 0;

@@ -1,5 +1,6 @@
 /* sluice-init: the channel to the executor and the invocation it hands us. See agent.h. */
 #include "executor/agent/agent.h"
+#include "core/clock.h"
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -76,14 +77,6 @@ void sl_agent_maybe_exit(struct sl_agent *a)
 	event_base_loopexit(a->base, NULL);
 }
 
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_invoke(struct sl_agent *a, struct sl_frame *f, struct evbuffer *in)
 {
 	const char *id = sl_meta_str(f, "id");
@@ -96,7 +89,7 @@ static void on_invoke(struct sl_agent *a, struct sl_frame *f, struct evbuffer *i
 	a->inv_meta = json_incref(f->meta);
 	evbuffer_remove_buffer(in, a->inv_event, f->payload_len);
 	a->inv_timeout_ms = sl_meta_int(f, "timeout_ms", 3000);
-	a->inv_deadline_ms = wall_ms() + a->inv_timeout_ms;
+	a->inv_deadline_ms = sl_wall_ms() + a->inv_timeout_ms;
 	struct timeval tv = { .tv_sec = a->inv_timeout_ms / 1000,
 			      .tv_usec = (a->inv_timeout_ms % 1000) * 1000 };
 	evtimer_add(a->deadline, &tv);
