@@ -13,6 +13,7 @@
 
 #include "core/event.h"
 #include "core/mem.h"
+#include "core/ring.h"
 
 #define BATCHER_MIN_CAP 16
 
@@ -55,15 +56,9 @@ void sl_batcher_release(struct sl_batcher *b)
 
 static void grow(struct sl_batcher *b)
 {
-	size_t cap = b->cap ? b->cap * 2 : BATCHER_MIN_CAP;
-	struct sl_batcher_entry *ring = sl_xcalloc(cap, sizeof(*ring));
-
-	for (size_t i = 0; i < b->count; i++)
-		ring[i] = *entry(b, i);
-	free(b->ring);
+	void *ring = b->ring;
+	sl_ring_grow(&ring, &b->cap, &b->head, b->count, sizeof(*b->ring), BATCHER_MIN_CAP);
 	b->ring = ring;
-	b->cap = cap;
-	b->head = 0;
 }
 
 /* Let the entry after the current next batch join it, or close the batch. */

@@ -12,6 +12,7 @@
 
 #include "core/event.h"
 #include "core/mem.h"
+#include "core/ring.h"
 
 #define CHECKPOINT_MIN_CAP 16
 
@@ -50,15 +51,9 @@ void sl_checkpoint_free(struct sl_checkpoint *cp)
 
 static void grow(struct sl_checkpoint *cp)
 {
-	size_t cap = cp->cap ? cp->cap * 2 : CHECKPOINT_MIN_CAP;
-	struct slot *ring = sl_xcalloc(cap, sizeof(*ring));
-
-	for (size_t i = 0; i < cp->count; i++)
-		ring[i] = *slot_at(cp, i);
-	free(cp->ring);
+	void *ring = cp->ring;
+	sl_ring_grow(&ring, &cp->cap, &cp->head, cp->count, sizeof(*cp->ring), CHECKPOINT_MIN_CAP);
 	cp->ring = ring;
-	cp->cap = cap;
-	cp->head = 0;
 }
 
 uint64_t sl_checkpoint_track(struct sl_checkpoint *cp, struct sl_event *ev)
