@@ -10,12 +10,14 @@
 #include "core/mem.h"
 #include "core/spool.h"
 #include "daemon/control_api.h"
+#include "daemon/metrics.h"
 #include "daemon/state_dir.h"
 #include "dispatcher/destination.h"
 #include "dispatcher/trigger.h"
 #include "executor/executor.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
@@ -79,6 +81,34 @@ static void route_health(void *arg, struct evhttp_request *req, const char *rest
 	(void)rest;
 	sl_http_reply_json(req, d->stopping ? 503 : 200,
 			   json_pack("{s:s}", "status", d->stopping ? "stopping" : "ok"));
+}
+
+static void route_metrics(void *arg, struct evhttp_request *req, const char *rest)
+{
+	struct sl_daemon *d = arg;
+	struct sl_metrics_trigger *triggers = sl_xcalloc(d->cfg->n_triggers + 1, sizeof(*triggers));
+	struct sl_metrics_source *sources = sl_xcalloc(d->cfg->n_sources + 1, sizeof(*sources));
+	size_t n_triggers = 0;
+	(void)rest;
+
+	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+		if (!d->triggers[i].trigger)
+			continue;
+		triggers[n_triggers].name = d->triggers[i].cfg->name;
+		sl_trigger_stats(d->triggers[i].trigger, &triggers[n_triggers++].stats);
+	}
+	for (size_t i = 0; i < d->cfg->n_sources; i++) {
+		sources[i].name = d->cfg->sources[i].name;
+		sources[i].spool_bytes = sl_spool_bytes(d->sources[i]->spool);
+	}
+	struct evbuffer *out = sl_check_alloc(evbuffer_new());
+	sl_metrics_render(out, triggers, n_triggers, sources, d->cfg->n_sources, d->executor);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	free(triggers);
+	free(sources);
 }
 
 /* The spool of src has new durable records: every trigger reading it may go on. */
@@ -236,6 +266,7 @@ static int open_listener(struct sl_daemon *d, const char *listen)
 	}
 	sl_http_server_route(d->http, "/events/", route_events, d);
 	sl_http_server_route(d->http, "/healthz", route_health, d);
+	sl_http_server_route(d->http, "/metrics", route_metrics, d);
 	d->control_api = sl_control_api_new(d->http, d->cfg, d->executor);
 	return 0;
 }

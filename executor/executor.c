@@ -245,3 +245,39 @@ void sl_executor_free(struct sl_executor *ex)
 	free(ex->agent_path);
 	free(ex);
 }
+
+const char *sl_invoke_status_name(enum sl_invoke_status status)
+{
+	static const char *const names[SL_INVOKE_STATUS_COUNT] = {
+		[SL_INVOKE_OK] = "ok",
+		[SL_INVOKE_FUNCTION_ERROR] = "function_error",
+		[SL_INVOKE_TIMEOUT] = "timeout",
+		[SL_INVOKE_RUNTIME_EXIT] = "runtime_exit",
+		[SL_INVOKE_INIT_ERROR] = "init_error",
+		[SL_INVOKE_THROTTLED] = "throttled",
+		[SL_INVOKE_TOO_LARGE] = "too_large",
+	};
+	return (unsigned)status < SL_INVOKE_STATUS_COUNT ? names[status] : "unknown";
+}
+
+size_t sl_executor_function_count(const struct sl_executor *ex)
+{
+	return ex->n_pools;
+}
+
+void sl_executor_function_stats(const struct sl_executor *ex, size_t i,
+				struct sl_function_stats *out)
+{
+	const struct sl_pool *pool = &ex->pools[i];
+	const struct sl_sandbox *sb;
+
+	out->name = pool->fn->name;
+	out->sandboxes = pool->n_active;
+	out->busy = 0;
+	TAILQ_FOREACH(sb, &pool->sandboxes, link)
+		out->busy += sb->state == SL_SB_BUSY;
+	out->starting = pool->n_starting;
+	out->queued = pool->n_queued;
+	out->cold_starts = pool->cold_starts;
+	memcpy(out->invocations, pool->outcomes, sizeof(out->invocations));
+}

@@ -26,6 +26,7 @@
 #define SL_EXECUTOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct sl_config;
@@ -40,6 +41,10 @@ enum sl_invoke_status {
 	SL_INVOKE_THROTTLED,       /* no sandbox could be had within the queue bound */
 	SL_INVOKE_TOO_LARGE,       /* Function.ResponseSizeTooLarge */
 };
+#define SL_INVOKE_STATUS_COUNT (SL_INVOKE_TOO_LARGE + 1)
+
+/* "ok", "function_error", "timeout", "runtime_exit", "init_error", "throttled", "too_large". */
+const char *sl_invoke_status_name(enum sl_invoke_status status);
 
 struct sl_invoke_result {
 	enum sl_invoke_status status;
@@ -73,6 +78,21 @@ void sl_executor_set_queue_limit(struct sl_executor *ex, size_t limit);
 /* Graceful stop: refuse new invocations, let running ones finish (each within its deadline),
  * stop every sandbox, then call done(arg) on the loop. */
 void sl_executor_shutdown(struct sl_executor *ex, void (*done)(void *arg), void *arg);
+/* A function pool's state and counters since start, for /metrics. */
+struct sl_function_stats {
+	const char *name;
+	size_t sandboxes;            /* live sandboxes (counted against max_concurrency) */
+	size_t busy;                 /* serving an invocation */
+	size_t starting;             /* initialising */
+	size_t queued;               /* invocations waiting for a sandbox */
+	uint64_t cold_starts;
+	uint64_t invocations[SL_INVOKE_STATUS_COUNT];
+};
+size_t sl_executor_function_count(const struct sl_executor *ex);
+/* Stats of the i-th function (config order), 0 <= i < sl_executor_function_count(). */
+void sl_executor_function_stats(const struct sl_executor *ex, size_t i,
+				struct sl_function_stats *out);
+
 /* Kill any sandbox still running and free. Callbacks of invocations still pending are not
  * called. Not from inside an invoke callback. NULL is a no-op. */
 void sl_executor_free(struct sl_executor *ex);

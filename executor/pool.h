@@ -87,6 +87,8 @@ struct sl_pool {
 	struct sl_sandbox_list idle;       /* most recently used first */
 	struct sl_invocation_list queue;
 	size_t n_total, n_active, n_starting, n_queued;
+	uint64_t cold_starts;
+	uint64_t outcomes[SL_INVOKE_STATUS_COUNT];
 };
 
 struct sl_executor {

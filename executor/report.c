@@ -144,6 +144,7 @@ void sl_inv_finish(struct sl_invocation *inv, enum sl_invoke_status status,
 		.duration_ms = duration_ms,
 	};
 
+	inv->pool->outcomes[status]++;
 	inv->cb(inv->arg, &res);
 	free(inv);
 }

@@ -422,6 +422,7 @@ int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, s
 	pool->n_total++;
 	pool->n_active++;
 	pool->n_starting++;
+	pool->cold_starts++;
 	arm_timer(sb, pool->fn->init_timeout_s + SL_SANDBOX_INIT_GRACE_S);
 	return 0;
 }

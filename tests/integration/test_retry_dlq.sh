@@ -69,6 +69,20 @@ h_eq "no retries: approximateInvokeCount" 1 "$(h_json requestContext.approximate
 h_eq "default file: trigger" noretry "$(h_json SluiceBatchInfo.trigger "$dlq0")"
 h_eq "first destination untouched" 1 "$(h_lines "$dlq")"
 
+# /metrics counts what happened: retry3 took 2 events (one dead-lettered after 3 retries, one
+# delivered); rec answered 4 + 1 errors and 1 success.
+curl -fsS -o "$H_TMP/metrics" "$H_URL/metrics"
+metric() { awk -v k="$1" '$1 == k {print $2}' "$H_TMP/metrics"; }
+h_eq "metrics: retry3 events in" 2 "$(metric 'sluice_trigger_events_total{trigger="retry3",state="in"}')"
+h_eq "metrics: retry3 events done" 2 "$(metric 'sluice_trigger_events_total{trigger="retry3",state="done"}')"
+h_eq "metrics: retry3 dead-lettered" 1 "$(metric 'sluice_trigger_events_total{trigger="retry3",state="dead_lettered"}')"
+h_eq "metrics: retry3 retries" 3 "$(metric 'sluice_trigger_retries_total{trigger="retry3"}')"
+h_eq "metrics: retry3 batches failed/ok" "1 1" \
+	"$(metric 'sluice_trigger_batches_total{trigger="retry3",outcome="failed"}') $(metric 'sluice_trigger_batches_total{trigger="retry3",outcome="ok"}')"
+h_eq "metrics: rec function errors" 5 "$(metric 'sluice_function_invocations_total{function="rec",status="function_error"}')"
+h_eq "metrics: rec successes" 1 "$(metric 'sluice_function_invocations_total{function="rec",status="ok"}')"
+h_match "metrics: HELP and TYPE lines" '^# TYPE sluice_spool_bytes gauge$' "$(grep '^# TYPE sluice_spool_bytes' "$H_TMP/metrics")"
+
 h_stop TERM
 h_eq "SIGTERM exit status" 0 "$H_EXIT"
 

@@ -1,0 +1,92 @@
+/* Prometheus text rendering of the daemon's counters; see metrics.h. Names of triggers, sources
+ * and functions are [A-Za-z0-9_-] (the config enforces it), so label values need no escaping. */
+#include "daemon/metrics.h"
+
+#include "executor/executor.h"
+
+#include <event2/buffer.h>
+#include <inttypes.h>
+
+static void family(struct evbuffer *out, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_triggers(struct evbuffer *out, const struct sl_metrics_trigger *t, size_t n)
+{
+	family(out, "sluice_trigger_events_total", "counter",
+	       "Events a trigger took in, finished (delivered, filtered or dead-lettered), dead-lettered.");
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_trigger_stats *s = &t[i].stats;
+		evbuffer_add_printf(out,
+				    "sluice_trigger_events_total{trigger=\"%s\",state=\"in\"} %" PRIu64 "\n"
+				    "sluice_trigger_events_total{trigger=\"%s\",state=\"done\"} %" PRIu64 "\n"
+				    "sluice_trigger_events_total{trigger=\"%s\",state=\"dead_lettered\"} %" PRIu64 "\n",
+				    t[i].name, s->events_in, t[i].name, s->events_done, t[i].name,
+				    s->events_dead_lettered);
+	}
+	family(out, "sluice_trigger_batches_total", "counter", "Batches by final outcome.");
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(out,
+				    "sluice_trigger_batches_total{trigger=\"%s\",outcome=\"ok\"} %" PRIu64 "\n"
+				    "sluice_trigger_batches_total{trigger=\"%s\",outcome=\"failed\"} %" PRIu64 "\n",
+				    t[i].name, t[i].stats.batches_ok, t[i].name, t[i].stats.batches_failed);
+	family(out, "sluice_trigger_retries_total", "counter", "Invocations that were retries.");
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(out, "sluice_trigger_retries_total{trigger=\"%s\"} %" PRIu64 "\n",
+				    t[i].name, t[i].stats.retries);
+}
+
+static void render_sources(struct evbuffer *out, const struct sl_metrics_source *s, size_t n)
+{
+	family(out, "sluice_spool_bytes", "gauge", "Bytes in a source's spool segments.");
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(out, "sluice_spool_bytes{source=\"%s\"} %" PRIu64 "\n", s[i].name,
+				    s[i].spool_bytes);
+}
+
+static void render_functions(struct evbuffer *out, const struct sl_executor *ex)
+{
+	size_t n = sl_executor_function_count(ex);
+	struct sl_function_stats st;
+
+	family(out, "sluice_function_invocations_total", "counter", "Invocations by outcome.");
+	for (size_t i = 0; i < n; i++) {
+		sl_executor_function_stats(ex, i, &st);
+		for (int k = 0; k < SL_INVOKE_STATUS_COUNT; k++)
+			evbuffer_add_printf(out,
+					    "sluice_function_invocations_total{function=\"%s\",status=\"%s\"} %" PRIu64 "\n",
+					    st.name, sl_invoke_status_name((enum sl_invoke_status)k),
+					    st.invocations[k]);
+	}
+	family(out, "sluice_function_cold_starts_total", "counter", "Sandboxes started.");
+	for (size_t i = 0; i < n; i++) {
+		sl_executor_function_stats(ex, i, &st);
+		evbuffer_add_printf(out, "sluice_function_cold_starts_total{function=\"%s\"} %" PRIu64 "\n",
+				    st.name, st.cold_starts);
+	}
+	family(out, "sluice_function_sandboxes", "gauge", "Sandboxes by state.");
+	for (size_t i = 0; i < n; i++) {
+		sl_executor_function_stats(ex, i, &st);
+		evbuffer_add_printf(out,
+				    "sluice_function_sandboxes{function=\"%s\",state=\"live\"} %zu\n"
+				    "sluice_function_sandboxes{function=\"%s\",state=\"busy\"} %zu\n"
+				    "sluice_function_sandboxes{function=\"%s\",state=\"starting\"} %zu\n",
+				    st.name, st.sandboxes, st.name, st.busy, st.name, st.starting);
+	}
+	family(out, "sluice_function_queued", "gauge", "Invocations waiting for a sandbox.");
+	for (size_t i = 0; i < n; i++) {
+		sl_executor_function_stats(ex, i, &st);
+		evbuffer_add_printf(out, "sluice_function_queued{function=\"%s\"} %zu\n", st.name,
+				    st.queued);
+	}
+}
+
+void sl_metrics_render(struct evbuffer *out, const struct sl_metrics_trigger *triggers,
+		       size_t n_triggers, const struct sl_metrics_source *sources,
+		       size_t n_sources, const struct sl_executor *ex)
+{
+	render_triggers(out, triggers, n_triggers);
+	render_sources(out, sources, n_sources);
+	render_functions(out, ex);
+}
