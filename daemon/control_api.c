@@ -56,6 +56,11 @@ static void invoke_done(void *arg, const struct sl_invoke_result *res)
 		evhttp_add_header(headers, "X-Amzn-RequestId", res->request_id);
 	if (res->status != SL_INVOKE_OK)
 		evhttp_add_header(headers, "X-Amz-Function-Error", "Unhandled");
+	if (res->log_tail) {
+		char *b64 = sl_base64_encode(res->log_tail, res->log_tail_len);
+		evhttp_add_header(headers, "X-Amz-Log-Result", b64);
+		free(b64);
+	}
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
 }
@@ -117,6 +122,7 @@ static void invoke(struct sl_control_api *api, struct evhttp_request *req, const
 	size_t len = evbuffer_get_length(in);
 	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "{}";
 	const char *type = evhttp_find_header(in_headers, "X-Amz-Invocation-Type");
+	const char *log_type = evhttp_find_header(in_headers, "X-Amz-Log-Type");
 
 	if (!sl_config_function(api->cfg, name)) {
 		sl_http_reply_error(req, 404, "ResourceNotFoundException",
@@ -140,6 +146,7 @@ static void invoke(struct sl_control_api *api, struct evhttp_request *req, const
 	struct sl_invoke_options opts = {
 		.client_context = context,
 		.trace_id = evhttp_find_header(in_headers, "X-Amzn-Trace-Id"),
+		.log_tail = log_type && strcmp(log_type, "Tail") == 0,
 	};
 	int rc = sl_executor_invoke(api->executor, name, body, len ? len : 2, &opts, invoke_done,
 				    req);

@@ -1,6 +1,8 @@
 /* The control API on Lambda's 2015-03-31 paths, so existing SDKs and CLIs can talk to Sluice:
  *   GET  /2015-03-31/functions                      ListFunctions
- *   POST /2015-03-31/functions/{name}/invocations   Invoke (RequestResponse and DryRun)
+ *   POST /2015-03-31/functions/{name}/invocations   Invoke (RequestResponse and DryRun; with
+ *                                                   X-Amz-Log-Type: Tail, X-Amz-Log-Result
+ *                                                   carries the base64 of the last 4 KB of log)
  * Function errors answer 200 with X-Amz-Function-Error: Unhandled and the error JSON, as Lambda
  * does; request errors use Lambda's exception names (ResourceNotFoundException 404,
  * InvalidRequestContentException 400, RequestEntityTooLargeException 413,

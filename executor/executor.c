@@ -80,10 +80,8 @@ static void defer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((inv = TAILQ_FIRST(&ex->deferred)) != NULL) {
 		TAILQ_REMOVE(&ex->deferred, inv, link);
-		char *payload = inv->d_payload;
-		sl_inv_finish(inv, inv->d_status, inv->d_error_type, payload, inv->d_len,
-			      "application/json", 0);
-		free(payload);
+		sl_inv_finish(inv, inv->d_status, inv->d_error_type, inv->d_payload, inv->d_len,
+			      "application/json", 0); /* frees d_payload with inv */
 	}
 	sl_executor_check_done(ex);
 }
@@ -174,6 +172,8 @@ static struct sl_invocation *inv_new(struct sl_pool *pool, const void *payload, 
 	}
 	if (cc)
 		inv->client_context = memcpy(p, cc, clen);
+	if (opts && opts->log_tail)
+		inv->log_tail = sl_xcalloc(1, sizeof(*inv->log_tail));
 	sl_new_request_id(pool->ex, inv->id);
 	return inv;
 }
@@ -223,20 +223,20 @@ void sl_executor_free(struct sl_executor *ex)
 		struct sl_pool *pool = &ex->pools[i];
 		struct sl_sandbox *sb;
 		while ((sb = TAILQ_FIRST(&pool->sandboxes)) != NULL) {
-			free(sb->inv);
+			if (sb->inv)
+				sl_inv_free(sb->inv);
 			sl_sandbox_destroy(sb);
 		}
 		while ((inv = TAILQ_FIRST(&pool->queue)) != NULL) {
 			TAILQ_REMOVE(&pool->queue, inv, link);
-			free(inv);
+			sl_inv_free(inv);
 		}
 		free(pool->tag);
 		free(pool->arn);
 	}
 	while ((inv = TAILQ_FIRST(&ex->deferred)) != NULL) {
 		TAILQ_REMOVE(&ex->deferred, inv, link);
-		free(inv->d_payload);
-		free(inv);
+		sl_inv_free(inv);
 	}
 	event_free(ex->sig_chld);
 	event_free(ex->defer_ev);

@@ -25,6 +25,7 @@
 #ifndef SL_EXECUTOR_H
 #define SL_EXECUTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,15 +55,21 @@ struct sl_invoke_result {
 	size_t payload_len;
 	const char *content_type;   /* of payload */
 	double duration_ms;         /* invoke phase */
+	const char *log_tail;       /* with opts->log_tail: the last SL_LOG_TAIL_BYTES of this
+				     * invocation's log lines (START ... REPORT), else NULL */
+	size_t log_tail_len;
 };
 
 /* Called exactly once per accepted invocation, on the executor's loop. `res` and everything it
  * points to are valid only during the call. */
 typedef void (*sl_invoke_cb)(void *arg, const struct sl_invoke_result *res);
 
+#define SL_LOG_TAIL_BYTES 4096
+
 struct sl_invoke_options {
 	const char *client_context;  /* decoded JSON text, or NULL */
 	const char *trace_id;        /* X-Ray trace header, or NULL */
+	bool log_tail;               /* keep the invocation's log tail (Invoke's X-Amz-Log-Type) */
 };
 
 /* agent_path: the sluice-init binary. The executor keeps a pointer to cfg: cfg must outlive it. */

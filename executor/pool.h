@@ -38,6 +38,11 @@ struct sl_function_config;
 #define SL_SANDBOX_DEADLINE_GRACE_S 2  /* backup timer past the invocation deadline */
 #define SL_SANDBOX_INIT_GRACE_S 5      /* backup timer past the init timeout */
 
+struct sl_log_tail {
+	size_t len;
+	char buf[SL_LOG_TAIL_BYTES];
+};
+
 struct sl_invocation {
 	TAILQ_ENTRY(sl_invocation) link;   /* pool queue or executor deferred list */
 	struct sl_pool *pool;
@@ -47,6 +52,7 @@ struct sl_invocation {
 	const char *trace_id;              /* in this allocation, or NULL */
 	const char *client_context;        /* in this allocation, or NULL */
 	struct timespec t_start;           /* when it was sent to a sandbox */
+	struct sl_log_tail *log_tail;      /* owned; NULL unless the caller asked for it */
 	/* a deferred result */
 	enum sl_invoke_status d_status;
 	const char *d_error_type;          /* static string */
@@ -129,18 +135,24 @@ int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, 
 
 /* report.c: ids, results and Lambda's log lines. */
 void sl_new_request_id(struct sl_executor *ex, char out[40]);
-void sl_log_start(const struct sl_pool *pool, const struct sl_invocation *inv);
+/* Log one line of an invocation under the function's tag; also keep it in the invocation's log
+ * tail when it has one. inv may be NULL (lines outside any invocation). */
+void sl_inv_log(const struct sl_pool *pool, struct sl_invocation *inv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sl_log_start(const struct sl_pool *pool, struct sl_invocation *inv);
 /* Lines before END for a timeout or a runtime exit (payload: the caller's error JSON). */
-void sl_log_failure(const struct sl_pool *pool, const struct sl_invocation *inv,
+void sl_log_failure(const struct sl_pool *pool, struct sl_invocation *inv,
 		    enum sl_invoke_status status, const char *payload, size_t len);
 /* END + REPORT. init_ms < 0: no Init Duration. error_type NULL: success. */
-void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, double duration_ms,
+void sl_log_report(const struct sl_pool *pool, struct sl_invocation *inv, double duration_ms,
 		   double init_ms, long max_rss_kb, enum sl_invoke_status status,
 		   const char *error_type);
 void sl_log_init_report(const struct sl_pool *pool, double init_ms, bool timeout,
 			const char *error_type);
 /* {"errorType":T,"errorMessage":"RequestId: <id> Error: <msg>"}; caller frees. */
 char *sl_error_json(const char *error_type, const char *id, const char *msg, size_t *len);
+/* Free an invocation that is not delivered (shutdown paths); sl_inv_finish frees the others. */
+void sl_inv_free(struct sl_invocation *inv);
 /* Deliver a result and free the invocation. */
 void sl_inv_finish(struct sl_invocation *inv, enum sl_invoke_status status,
 		   const char *error_type, const char *payload, size_t len,

@@ -21,6 +21,7 @@
 #include "core/mem.h"
 
 #include <event2/event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,33 +59,70 @@ double sl_ms_since(const struct timespec *t)
 	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
 }
 
-void sl_log_start(const struct sl_pool *pool, const struct sl_invocation *inv)
+/* Append line + '\n', keeping only the last SL_LOG_TAIL_BYTES bytes. */
+static void tail_append(struct sl_log_tail *t, const char *line, size_t n)
 {
-	sl_info(pool->tag, "START RequestId: %s Version: $LATEST", inv->id);
+	if (n + 1 >= SL_LOG_TAIL_BYTES) {
+		memcpy(t->buf, line + n + 1 - SL_LOG_TAIL_BYTES, SL_LOG_TAIL_BYTES - 1);
+		t->buf[SL_LOG_TAIL_BYTES - 1] = '\n';
+		t->len = SL_LOG_TAIL_BYTES;
+		return;
+	}
+	if (t->len + n + 1 > SL_LOG_TAIL_BYTES) {
+		size_t drop = t->len + n + 1 - SL_LOG_TAIL_BYTES;
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, line, n);
+	t->buf[t->len + n] = '\n';
+	t->len += n + 1;
+}
+
+void sl_inv_log(const struct sl_pool *pool, struct sl_invocation *inv, const char *fmt, ...)
+{
+	char line[8192];
+	va_list ap;
+
+	if (!(inv && inv->log_tail) && SL_LOG_INFO > sl_log_threshold)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sl_info(pool->tag, "%s", line);
+	if (inv && inv->log_tail)
+		tail_append(inv->log_tail, line, (size_t)n < sizeof(line) ? (size_t)n
+								  : sizeof(line) - 1);
+}
+
+void sl_log_start(const struct sl_pool *pool, struct sl_invocation *inv)
+{
+	sl_inv_log(pool, inv, "START RequestId: %s Version: $LATEST", inv->id);
 }
 
 /* The lines Lambda writes before END when the runtime did not answer: for a timeout
  * "<ISO-8601 time> <id> Task timed out after 3.00 seconds", for a crash the error message and
  * "Runtime.ExitError". */
-void sl_log_failure(const struct sl_pool *pool, const struct sl_invocation *inv,
+void sl_log_failure(const struct sl_pool *pool, struct sl_invocation *inv,
 		    enum sl_invoke_status status, const char *payload, size_t len)
 {
 	if (status == SL_INVOKE_TIMEOUT) {
 		char when[40];
 		sl_format_iso8601_ms(sl_wall_ms(), when, sizeof(when));
-		sl_info(pool->tag, "%s %s Task timed out after %.2f seconds", when, inv->id,
+		sl_inv_log(pool, inv, "%s %s Task timed out after %.2f seconds", when, inv->id,
 			(double)pool->fn->timeout_s);
 	} else if (status == SL_INVOKE_RUNTIME_EXIT) {
 		json_t *err = json_loadb(payload, len, 0, NULL);
 		const char *msg = json_string_value(json_object_get(err, "errorMessage"));
 		if (msg)
-			sl_info(pool->tag, "%s", msg);
-		sl_info(pool->tag, "Runtime.ExitError");
+			sl_inv_log(pool, inv, "%s", msg);
+		sl_inv_log(pool, inv, "Runtime.ExitError");
 		json_decref(err);
 	}
 }
 
-void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, double duration_ms,
+void sl_log_report(const struct sl_pool *pool, struct sl_invocation *inv, double duration_ms,
 		   double init_ms, long max_rss_kb, enum sl_invoke_status status,
 		   const char *error_type)
 {
@@ -100,8 +138,8 @@ void sl_log_report(const struct sl_pool *pool, const struct sl_invocation *inv, 
 		snprintf(tail, sizeof(tail), "Status: timeout");
 	else if (error_type)
 		snprintf(tail, sizeof(tail), "Status: error\tError Type: %s", error_type);
-	sl_info(pool->tag, "END RequestId: %s", inv->id);
-	sl_info(pool->tag, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
+	sl_inv_log(pool, inv, "END RequestId: %s", inv->id);
+	sl_inv_log(pool, inv, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
 		"Memory Size: %d MB\tMax Memory Used: %ld MB\t%s%s", inv->id, duration_ms,
 		billed, pool->fn->memory_mb, (max_rss_kb + 1023) / 1024, init, tail);
 }
@@ -142,10 +180,19 @@ void sl_inv_finish(struct sl_invocation *inv, enum sl_invoke_status status,
 		.payload_len = payload ? len : 0,
 		.content_type = content_type ? content_type : "application/json",
 		.duration_ms = duration_ms,
+		.log_tail = inv->log_tail ? inv->log_tail->buf : NULL,
+		.log_tail_len = inv->log_tail ? inv->log_tail->len : 0,
 	};
 
 	inv->pool->outcomes[status]++;
 	inv->cb(inv->arg, &res);
+	sl_inv_free(inv);
+}
+
+void sl_inv_free(struct sl_invocation *inv)
+{
+	free(inv->log_tail);
+	free(inv->d_payload);
 	free(inv);
 }
 

@@ -270,7 +270,8 @@ static void on_frame(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer 
 		on_answer(sb, f, in);
 		break;
 	case SL_FRAME_LOG:
-		sl_info(sb->pool->tag, "%.*s", (int)f->payload_len, sl_frame_payload(in, f));
+		sl_inv_log(sb->pool, sb->inv, "%.*s", (int)f->payload_len,
+			   sl_frame_payload(in, f));
 		break;
 	case SL_FRAME_EXIT: {
 		const char *reason = sl_meta_str(f, "reason");

@@ -38,6 +38,22 @@ h_true "invoke: REPORT for $rid" "no REPORT line" h_wait_log "function:rec REPOR
 h_eq "invoke: the runtime got the payload as is" '{"a":[1,2,3]}' \
 	"$(h_received rec | tail -n 1 | cut -f2)"
 
+h_eq "invoke: no X-Amz-Log-Result unless asked" "" "$(h_header X-Amz-Log-Result)"
+
+# X-Amz-Log-Type: Tail -> X-Amz-Log-Result = base64 of this invocation's log: START, the
+# runtime's own lines, END, REPORT (as the AWS CLI's --log-type Tail shows them).
+h_request POST /2015-03-31/functions/rec/invocations -H 'X-Amz-Log-Type: Tail' -d '{"t":1}'
+h_eq "log tail: status" 200 "$H_STATUS"
+tail_text=$(h_header X-Amz-Log-Result | base64 -d)
+rid=$(printf '%s\n' "$tail_text" | sed -n 's/^START RequestId: \([^ ]*\) Version: \$LATEST$/\1/p')
+h_match "log tail: START first" '^START RequestId: [0-9a-f-]{36} Version: \$LATEST$' \
+	"$(printf '%s\n' "$tail_text" | head -n 1)"
+h_match "log tail: the runtime's own line" "^recorder: request $rid, 7 bytes$" "$tail_text"
+h_match "log tail: END" "^END RequestId: $rid$" "$tail_text"
+h_match "log tail: REPORT last" "^REPORT RequestId: $rid${T}Duration: [0-9.]+ ms${T}" \
+	"$(printf '%s\n' "$tail_text" | tail -n 1)"
+h_eq "log tail: only this invocation" 1 "$(printf '%s\n' "$tail_text" | grep -c '^START ')"
+
 h_request POST /2015-03-31/functions/rec/invocations -d '{"x":"__fail__"}'
 h_eq "function error: status" 200 "$H_STATUS"
 h_eq "function error: X-Amz-Function-Error" Unhandled "$(h_header X-Amz-Function-Error)"
