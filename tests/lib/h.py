@@ -10,9 +10,10 @@ the recorder fixture's output, big bodies, and the load generator of the crash t
     h.py received DIR [FUNCTION]          every CloudEvent the recorder fixtures got: "id<TAB>json"
     h.py invocations DIR [FUNCTION]       the recorder's invocations: "requestId<TAB>pid<TAB>n"
     h.py bigjson BYTES OUT                a valid JSON object of exactly BYTES bytes
+    h.py check-outcome ACKED DIR DLQ      every acknowledged event succeeded or is dead-lettered
     h.py check-delivery ACKED DIR          every acknowledged "id<TAB>token" was received with
                                           that token in its data; prints the counts, exit 1 if not
-    h.py load URL N CLIENTS ACKED_OUT DEADLINE_S
+    h.py load URL N CLIENTS ACKED_OUT DEADLINE_S [POISON_RATE]
                                           post N events from CLIENTS threads in every content
                                           mode, retrying refused/failed posts until DEADLINE_S;
                                           appends "id<TAB>token" per acknowledged event as
@@ -168,6 +169,35 @@ def cmd_check_delivery(acked_file, directory):
     sys.exit(1 if missing or wrong else 0)
 
 
+def cmd_check_outcome(acked_file, directory, dead_letter_file):
+    """Every acknowledged event ended well: it was in an invocation that succeeded (no poison in
+    its batch), or it is in a failure record of the dead-letter file; and no poison succeeded."""
+    acked = {}
+    with open(acked_file) as f:
+        for line in f:
+            eid, token = line.rstrip("\n").split("\t")
+            acked[eid] = token
+    succeeded = set()
+    for _, rec in records(directory):
+        events = rec["event"] if isinstance(rec["event"], list) else [rec["event"]]
+        if "__fail__" not in json.dumps(events):
+            succeeded.update(e.get("id") for e in events)
+    dead = set()
+    if os.path.exists(dead_letter_file):
+        with open(dead_letter_file) as f:
+            for line in f:
+                if line.endswith("\n"):
+                    dead.update(e.get("id") for e in json.loads(line).get("events", []))
+    poison = {i for i, t in acked.items() if t.endswith("__fail__")}
+    missing = [i for i in acked if i not in succeeded and i not in dead]
+    print("acked=%d poison=%d succeeded=%d dead_lettered=%d poison_dead_lettered=%d missing=%d "
+          "poison_succeeded=%d%s" % (len(acked), len(poison), len(succeeded & set(acked)),
+                                     len(dead & set(acked)), len(poison & dead), len(missing),
+                                     len(poison & succeeded),
+                                     (" first_missing=" + ",".join(missing[:5])) if missing else ""))
+    sys.exit(1 if missing or poison & succeeded or poison - dead else 0)
+
+
 def cmd_bigjson(size, out):
     size = int(size)
     head, tail = '{"pad":"', '"}'
@@ -198,9 +228,11 @@ class Client:
             return None, b""
 
 
-def make_request(client_no, seq, count, rnd):
-    """A request carrying `count` events; returns (body, headers, tokens, ids or None per event)."""
-    tokens = ["c%d-%d" % (client_no, seq + i) for i in range(count)]
+def make_request(client_no, seq, count, rnd, poison_rate=0.0):
+    """A request carrying `count` events; returns (body, headers, tokens). A token ending in
+    "__fail__" (probability poison_rate) makes the recorder fail the batch that carries it."""
+    tokens = ["c%d-%d%s" % (client_no, seq + i, "__fail__" if rnd.random() < poison_rate else "")
+              for i in range(count)]
     if count > 1:
         events = [{"specversion": "1.0", "id": "id-" + t, "source": "/load", "type": "load.event",
                    "data": {"token": t}} for t in tokens]
@@ -220,8 +252,8 @@ def make_request(client_no, seq, count, rnd):
     return json.dumps({"token": t}), headers, tokens
 
 
-def cmd_load(url, total, clients, acked_out, deadline_s):
-    total, clients = int(total), int(clients)
+def cmd_load(url, total, clients, acked_out, deadline_s, poison_rate="0"):
+    total, clients, poison_rate = int(total), int(clients), float(poison_rate)
     deadline = time.monotonic() + float(deadline_s)
     lock = threading.Lock()
     acked = []
@@ -235,7 +267,7 @@ def cmd_load(url, total, clients, acked_out, deadline_s):
         done = 0
         while done < per[no]:
             count = min(per[no] - done, rnd.choice([1, 1, 1, rnd.randint(2, 100)]))
-            body, headers, tokens = make_request(no, done, count, rnd)
+            body, headers, tokens = make_request(no, done, count, rnd, poison_rate)
             while True:
                 if time.monotonic() > deadline:
                     return
@@ -270,7 +302,8 @@ def cmd_load(url, total, clients, acked_out, deadline_s):
 def main():
     cmds = {"port": cmd_port, "config": cmd_config, "patch": cmd_patch, "get": cmd_get, "received": cmd_received,
             "invocations": cmd_invocations, "bigjson": cmd_bigjson,
-            "check-delivery": cmd_check_delivery, "load": cmd_load}
+            "check-delivery": cmd_check_delivery, "check-outcome": cmd_check_outcome,
+            "load": cmd_load}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])
