@@ -21,27 +21,10 @@ $H_PY load "$H_URL/events/web" "$TOTAL" 4 "$acked" 50 >"$H_TMP/load.out" 2>&1 &
 load_pid=$!
 H_BG_PIDS="$load_pid"
 
-# kill_at N: SIGKILL the daemon once N events are acknowledged, check its sandboxes die, restart.
-kill_at() {
-	local at=$1
-	h_wait 30 eval '[ "$(h_lines "$acked")" -ge '"$at"' ]' ||
-		h_not_ok "kill at $at" "only $(h_lines "$acked") events acknowledged after 30 s"
-	local n_acked
-	h_kill9
-	n_acked=$(h_lines "$acked")
-	h_note "SIGKILL with $n_acked events acknowledged, $(h_received_count) delivered"
-	h_true "killed while clients were posting (at about $at)" "all $TOTAL were acknowledged already" \
-		test "$n_acked" -lt "$TOTAL"
-	h_eq "daemon killed by SIGKILL (at about $at)" 137 "$H_EXIT"
-	h_true "sandboxes of the killed daemon exit (at about $at)" \
-		'still running after 5 s: $(h_describe_pids $(h_leftovers))' h_wait 5 h_no_leftovers
-	for pid in $(h_leftovers); do kill -s KILL "$pid"; done
-	h_start
-}
 first=$((TOTAL / 10 + RANDOM % (TOTAL * 4 / 10)))
 second=$((first + TOTAL / 10 + RANDOM % (TOTAL / 5)))
-kill_at "$first"
-kill_at "$second"
+h_kill9_when_acked "$first" "$acked" "$TOTAL"
+h_kill9_when_acked "$second" "$acked" "$TOTAL"
 
 wait "$load_pid"
 h_eq "load generator finished" 0 "$?"

@@ -146,6 +146,26 @@ h_stop() {
 }
 h_kill9() { h_stop KILL 5; }
 
+# h_kill9_when_acked AT ACKED_FILE TOTAL [WHILE_POSTING]: once ACKED_FILE holds AT lines, SIGKILL
+# the daemon, check it died of SIGKILL and its sandboxes exit, and restart it. With WHILE_POSTING
+# 1 (the default) the kill must also land before all TOTAL events were acknowledged.
+h_kill9_when_acked() {
+	local at=$1 acked=$2 total=$3 while_posting=${4:-1} n pid
+	h_wait 40 eval '[ "$(h_lines "$acked")" -ge '"$at"' ]' ||
+		h_not_ok "kill at $at" "only $(h_lines "$acked") events acknowledged after 40 s"
+	n=$(h_lines "$acked")
+	h_note "SIGKILL with $n events acknowledged, $(h_received_count) delivered"
+	h_kill9
+	[ "$while_posting" = 0 ] ||
+		h_true "killed while clients were posting (at about $at)" \
+			"all $total were acknowledged already" test "$n" -lt "$total"
+	h_eq "daemon killed by SIGKILL (at about $at)" 137 "$H_EXIT"
+	h_true "sandboxes of the killed daemon exit (at about $at)" \
+		'still running after 5 s: $(h_describe_pids $(h_leftovers))' h_wait 5 h_no_leftovers
+	for pid in $(h_leftovers); do kill -s KILL "$pid"; done
+	h_start
+}
+
 # Processes whose environment carries this test's tag (the daemon's agents and their runtimes),
 # other than the daemon itself.
 h_leftovers() {
