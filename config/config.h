@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
+enum sl_sandbox_kind { SL_SANDBOX_PROCESS = 0, SL_SANDBOX_OCI };
 
 struct sl_function_config {
 	char *name;
@@ -52,6 +53,7 @@ struct sl_function_config {
 	int max_concurrency;      /* sandboxes at once, 1..1000, default 10 */
 	char **environment;       /* NULL-terminated "KEY=VALUE" list (user variables), file order;
 				   * never NULL (empty list when none) */
+	enum sl_sandbox_kind sandbox; /* driver, default process */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };

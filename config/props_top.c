@@ -15,6 +15,10 @@
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
+static const char *const sandbox_kinds[] = { "process", "oci", NULL };
+
+_Static_assert(SL_SANDBOX_PROCESS == 0 && SL_SANDBOX_OCI == 1, "sandbox_kinds order");
+_Static_assert(sizeof(enum sl_sandbox_kind) == sizeof(int), "ENUM rows store an int");
 
 #define ENV_NAME(n) #n,
 const char *const sl_env_reserved[] = { SL_ENV_RESERVED(ENV_NAME) NULL };
@@ -97,5 +101,12 @@ const struct sl_prop sl_props_function[] = {
 		  "letter and have at least 2 characters from A-Z, a-z, 0-9 and _; all "
 		  "variables together (as compact JSON) take at most 4096 bytes. Lambda reserves:"
 		  SL_ENV_RESERVED(ENV_DOC) "." },
+	{ .name = "sandbox", .type = SL_PROP_ENUM, .def = "\"process\"", .values = sandbox_kinds,
+	  .offset = FN(sandbox),
+	  .help = "How a sandbox runs: `process` is a plain child process of the daemon "
+		  "(development, no isolation); `oci` is a container run by runc (needs the "
+		  "runc binary): read-only root with the host's /usr and /etc, code at /var/task, "
+		  "a 512 MB tmpfs at /tmp, no network, no capabilities, memory_mb as the memory "
+		  "limit." },
 	{ .name = NULL }
 };

@@ -124,9 +124,21 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 	struct sl_executor *ex;
 	const char *region = getenv("AWS_REGION");
 
+	char *runc = NULL;
+
 	if (!base || !cfg || !agent_path || !out)
 		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_functions && !runc; i++) {
+		if (cfg->functions[i].sandbox != SL_SANDBOX_OCI)
+			continue;
+		if (sl_oci_find_runc(&runc) != 0) {
+			sl_error(TAG, "function %s: oci sandbox needs runc; install the runc "
+				 "package", cfg->functions[i].name);
+			return -ENOENT;
+		}
+	}
 	ex = sl_xcalloc(1, sizeof(*ex));
+	ex->runc_path = runc;
 	ex->base = base;
 	ex->cfg = cfg;
 	/* absolute: the agent is started after a chdir into the function's code dir */
@@ -243,6 +255,7 @@ void sl_executor_free(struct sl_executor *ex)
 	event_free(ex->done_ev);
 	free(ex->pools);
 	free(ex->agent_path);
+	free(ex->runc_path);
 	free(ex);
 }
 

@@ -72,7 +72,9 @@ struct sl_invoke_options {
 	bool log_tail;               /* keep the invocation's log tail (Invoke's X-Amz-Log-Type) */
 };
 
-/* agent_path: the sluice-init binary. The executor keeps a pointer to cfg: cfg must outlive it. */
+/* agent_path: the sluice-init binary. The executor keeps a pointer to cfg: cfg must outlive it.
+ * -ENOENT (logged: "oci sandbox needs runc; install the runc package") when a function has
+ * "sandbox": "oci" and no runc binary is found. */
 int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const char *agent_path,
 		    struct sl_executor **out);
 /* Start an invocation. 0: cb will be called exactly once, later (never from inside this call).

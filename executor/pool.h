@@ -1,7 +1,8 @@
 /* Executor internals: pools, sandboxes and invocations (private to the executor/ sources).
  *
  * Model. One sl_pool per configured function holds its sandboxes and its queue of invocations
- * waiting for one. A sandbox is one sluice-init process (the "process" driver: a plain child) and
+ * waiting for one. A sandbox is one sluice-init process (the "process" driver, spawn.c: a plain
+ * child; the "oci" driver, oci.c: PID 1 of a runc container, tracked through `runc run`) and
  * the channel to it; its state moves STARTING -> IDLE <-> BUSY -> STOPPING, and a STOPPING
  * sandbox is freed once its channel is closed and its process reaped. Sandboxes that are
  * STOPPING do not count against max_concurrency, so a crashed sandbox is replaced at once.
@@ -23,6 +24,7 @@
 
 #include "executor/executor.h"
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -37,6 +39,8 @@ struct sl_function_config;
 #define SL_SANDBOX_STOP_GRACE_S 2      /* a stopped agent is SIGKILLed after this */
 #define SL_SANDBOX_DEADLINE_GRACE_S 2  /* backup timer past the invocation deadline */
 #define SL_SANDBOX_INIT_GRACE_S 5      /* backup timer past the init timeout */
+#define SL_OCI_TASK_ROOT "/var/task"   /* the code dir inside a container */
+#define SL_OCI_AGENT_DIR "/opt/sluice" /* the directory of sluice-init inside a container */
 
 struct sl_log_tail {
 	size_t len;
@@ -69,8 +73,11 @@ struct sl_sandbox {
 	TAILQ_ENTRY(sl_sandbox) idle_link; /* pool->idle, while IDLE */
 	struct sl_pool *pool;
 	enum sl_sandbox_state state;
-	pid_t pid;                         /* the agent */
-	pid_t runtime_pid;                 /* its runtime (and process group), once known */
+	pid_t pid;                         /* the agent; oci: `runc run`, which waits for it */
+	pid_t runtime_pid;                 /* its runtime (and process group), once known; for
+					    * oci a pid in the container's namespace: never used */
+	char *oci_id;                      /* oci: runc's container id, else NULL */
+	char *bundle;                      /* oci: the bundle dir, removed with the sandbox */
 	bool reaped;
 	struct bufferevent *chan;          /* NULL once closed */
 	struct event *timer;               /* per state: init backstop, idle, deadline backstop, kill */
@@ -101,6 +108,8 @@ struct sl_executor {
 	struct event_base *base;
 	const struct sl_config *cfg;
 	char *agent_path;
+	char *runc_path;                   /* when some function uses the oci driver */
+	unsigned oci_seq;                  /* numbers container ids */
 	char region[64];
 	struct sl_pool *pools;
 	size_t n_pools;
@@ -132,6 +141,25 @@ void sl_sandbox_destroy(struct sl_sandbox *sb);
 /* spawn.c: the process driver. */
 int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, int chan_fd,
 		   pid_t *pid);
+/* The agent's environment and argv (NULL-terminated, owned: sl_strv_free), as the process
+ * driver (oci false) or a container (oci true) sees them. */
+char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci);
+char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci);
+void sl_strv_free(char **v);
+/* Own process group, no blocked signals, default dispositions. */
+int sl_spawn_attrs(posix_spawnattr_t *attr);
+
+/* oci.c: the oci driver (runc). */
+/* Find runc in PATH: 0 and *path (owned), or -ENOENT. */
+int sl_oci_find_runc(char **path);
+/* Write a bundle under <state_dir>/sandboxes/<id>/ and start `runc run` on it with chan_fd as
+ * the container's fd 3. On success *pid is runc's and sb->oci_id, sb->bundle are set; on
+ * failure msg says why and nothing is left behind. */
+int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen);
+/* `runc kill ID KILL` (waits for the command, not for the container). */
+void sl_oci_kill(const struct sl_sandbox *sb);
+/* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */
+void sl_oci_cleanup(struct sl_sandbox *sb);
 
 /* report.c: ids, results and Lambda's log lines. */
 void sl_new_request_id(struct sl_executor *ex, char out[40]);

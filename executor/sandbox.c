@@ -36,11 +36,16 @@ static void arm_timer(struct sl_sandbox *sb, int seconds)
 }
 
 /* SIGKILL the agent, and the runtime's process group: a runtime's own children do not get the
- * agent's death signal. */
+ * agent's death signal. A container is killed through runc (its runtime_pid is a pid in the
+ * container's namespace, and killing runc would orphan the container). */
 static void kill_sandbox(struct sl_sandbox *sb)
 {
 	if (sb->reaped)
 		return;
+	if (sb->oci_id) {
+		sl_oci_kill(sb);
+		return;
+	}
 	if (sb->runtime_pid > 0)
 		killpg(sb->runtime_pid, SIGKILL);
 	kill(sb->pid, SIGKILL);
@@ -58,6 +63,20 @@ static void close_channel(struct sl_sandbox *sb)
 	sb->chan = NULL;
 }
 
+/* Wait for a killed agent; runc gets SL_SANDBOX_STOP_GRACE_S to see its container die. */
+static void wait_agent(struct sl_sandbox *sb)
+{
+	for (int i = 0; sb->oci_id && i < SL_SANDBOX_STOP_GRACE_S * 100; i++) {
+		pid_t r = waitpid(sb->pid, NULL, WNOHANG);
+		if (r == sb->pid || (r < 0 && errno != EINTR))
+			return;
+		usleep(10000);
+	}
+	if (sb->oci_id)
+		kill(sb->pid, SIGKILL);
+	waitpid(sb->pid, NULL, 0);
+}
+
 void sl_sandbox_destroy(struct sl_sandbox *sb)
 {
 	struct sl_pool *pool = sb->pool;
@@ -66,8 +85,9 @@ void sl_sandbox_destroy(struct sl_sandbox *sb)
 		bufferevent_free(sb->chan);
 	if (!sb->reaped && sb->pid > 0) {
 		kill_sandbox(sb);
-		waitpid(sb->pid, NULL, 0);
+		wait_agent(sb);
 	}
+	sl_oci_cleanup(sb);
 	event_free(sb->timer);
 	TAILQ_REMOVE(&pool->sandboxes, sb, link);
 	pool->n_total--;
@@ -391,7 +411,7 @@ static int check_code_dir(const struct sl_function_config *fn, char *msg, size_t
 int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, size_t msglen)
 {
 	int sv[2], rc;
-	pid_t pid;
+	pid_t pid = 0;
 
 	*error_type = "Runtime.InvalidWorkingDir";
 	if ((rc = check_code_dir(pool->fn, msg, msglen)) != 0)
@@ -402,15 +422,19 @@ int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, s
 		snprintf(msg, msglen, "socketpair: %s", strerror(errno));
 		return rc;
 	}
-	rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &pid);
+	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
+	sb->pool = pool;
+	if (pool->fn->sandbox == SL_SANDBOX_OCI) {
+		rc = sl_oci_start(sb, sv[1], &pid, msg, msglen);
+	} else if ((rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &pid)) != 0) {
+		snprintf(msg, msglen, "fork/exec %s: %s", pool->ex->agent_path, strerror(-rc));
+	}
 	close(sv[1]);
 	if (rc != 0) {
 		close(sv[0]);
-		snprintf(msg, msglen, "fork/exec %s: %s", pool->ex->agent_path, strerror(-rc));
+		free(sb);
 		return rc;
 	}
-	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
-	sb->pool = pool;
 	sb->pid = pid;
 	sb->state = SL_SB_STARTING;
 	sb->timer = sl_check_alloc(evtimer_new(pool->ex->base, timer_cb, sb));

@@ -13,6 +13,11 @@
  *     AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION=$LATEST, AWS_LAMBDA_INITIALIZATION_TYPE=
  *     on-demand, AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, LAMBDA_TASK_ROOT.
  * Runtime command line: the function's command with the handler appended, or <code_dir>/bootstrap.
+ *
+ * The oci driver (oci.c) starts the same agent with the same environment and flags, seen from
+ * inside the container: the agent at /opt/sluice, the code dir at /var/task (LAMBDA_TASK_ROOT,
+ * and command arguments under the code dir are rewritten to it), and Lambda's default PATH
+ * instead of the host's.
  */
 #include "executor/pool.h"
 
@@ -31,6 +36,7 @@
 #include <unistd.h>
 
 #define AGENT_CHANNEL_FD 3
+#define LAMBDA_PATH "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 
 struct strv {
 	char **v;
@@ -45,13 +51,6 @@ static void strv_push(struct strv *s, char *item_owned)
 	}
 	s->v[s->n++] = item_owned;
 	s->v[s->n] = NULL;
-}
-
-static void strv_free(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
 }
 
 /* Add "KEY=VALUE", replacing an earlier entry with the same key. */
@@ -69,15 +68,14 @@ static void env_set(struct strv *env, char *kv_owned)
 	strv_push(env, kv_owned);
 }
 
-static void env_from_host(struct strv *env)
+static void env_from_host(struct strv *env, bool oci)
 {
 	static const char *const pass[] = { "LD_LIBRARY_PATH", "AWS_ACCESS_KEY_ID",
 					    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 					    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
 	const char *path = getenv("PATH");
 
-	env_set(env, sl_xasprintf("PATH=%s", path && *path ? path
-				  : "/usr/local/bin:/usr/bin/:/bin:/opt/bin"));
+	env_set(env, sl_xasprintf("PATH=%s", path && *path && !oci ? path : LAMBDA_PATH));
 	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
 		const char *v = getenv(pass[i]);
 		if (v)
@@ -105,7 +103,7 @@ static char *log_stream_name(void)
 }
 
 static void env_reserved(struct strv *env, const struct sl_executor *ex,
-			 const struct sl_function_config *fn)
+			 const struct sl_function_config *fn, bool oci)
 {
 	env_set(env, sl_xasprintf("_HANDLER=%s", fn->handler ? fn->handler : ""));
 	env_set(env, sl_xasprintf("AWS_REGION=%s", ex->region));
@@ -120,23 +118,36 @@ static void env_reserved(struct strv *env, const struct sl_executor *ex,
 	char *stream = log_stream_name();
 	env_set(env, sl_xasprintf("AWS_LAMBDA_LOG_STREAM_NAME=%s", stream));
 	free(stream);
-	env_set(env, sl_xasprintf("LAMBDA_TASK_ROOT=%s", fn->code_dir));
+	env_set(env, sl_xasprintf("LAMBDA_TASK_ROOT=%s", oci ? SL_OCI_TASK_ROOT : fn->code_dir));
 }
 
 static void build_env(struct strv *env, const struct sl_executor *ex,
-		      const struct sl_function_config *fn)
+		      const struct sl_function_config *fn, bool oci)
 {
-	env_from_host(env);
+	env_from_host(env, oci);
 	for (char **kv = fn->environment; kv && *kv; kv++)
 		if (strchr(*kv, '='))
 			env_set(env, sl_xstrdup(*kv));
-	env_reserved(env, ex, fn);
+	env_reserved(env, ex, fn, oci);
+}
+
+/* A runtime argument as the sandbox sees it: in a container, the code dir is /var/task. */
+static char *task_path(const struct sl_function_config *fn, const char *arg, bool oci)
+{
+	size_t n = strlen(fn->code_dir);
+
+	if (oci && strncmp(arg, fn->code_dir, n) == 0 && (arg[n] == '/' || arg[n] == '\0'))
+		return sl_xasprintf("%s%s", SL_OCI_TASK_ROOT, arg + n);
+	return sl_xstrdup(arg);
 }
 
 static void build_argv(struct strv *argv, const struct sl_executor *ex,
-		       const struct sl_function_config *fn)
+		       const struct sl_function_config *fn, bool oci)
 {
-	strv_push(argv, sl_xstrdup(ex->agent_path));
+	const char *base = strrchr(ex->agent_path, '/');
+
+	strv_push(argv, oci ? sl_xasprintf("%s/%s", SL_OCI_AGENT_DIR, base ? base + 1 : "sluice-init")
+			    : sl_xstrdup(ex->agent_path));
 	strv_push(argv, sl_xstrdup("--channel-fd"));
 	strv_push(argv, sl_xasprintf("%d", AGENT_CHANNEL_FD));
 	strv_push(argv, sl_xstrdup("--init-timeout-ms"));
@@ -144,15 +155,38 @@ static void build_argv(struct strv *argv, const struct sl_executor *ex,
 	strv_push(argv, sl_xstrdup("--"));
 	if (fn->command && fn->command[0]) {
 		for (char **a = fn->command; *a; a++)
-			strv_push(argv, sl_xstrdup(*a));
+			strv_push(argv, task_path(fn, *a, oci));
 		if (fn->handler && *fn->handler)
 			strv_push(argv, sl_xstrdup(fn->handler));
 	} else {
-		strv_push(argv, sl_xasprintf("%s/bootstrap", fn->code_dir));
+		strv_push(argv, sl_xasprintf("%s/bootstrap", oci ? SL_OCI_TASK_ROOT : fn->code_dir));
 	}
 }
 
-static int spawn_attrs(posix_spawnattr_t *attr)
+char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci)
+{
+	struct strv env = { 0 };
+
+	build_env(&env, ex, fn, oci);
+	return env.v;
+}
+
+char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci)
+{
+	struct strv argv = { 0 };
+
+	build_argv(&argv, ex, fn, oci);
+	return argv.v;
+}
+
+void sl_strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+int sl_spawn_attrs(posix_spawnattr_t *attr)
 {
 	sigset_t none, dflt;
 
@@ -174,7 +208,7 @@ static int spawn_attrs(posix_spawnattr_t *attr)
 int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, int chan_fd,
 		   pid_t *pid)
 {
-	struct strv env = { 0 }, argv = { 0 };
+	char **env, **argv;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	/* dup2 onto fd 3 clears close-on-exec only when the numbers differ */
@@ -183,17 +217,17 @@ int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, 
 
 	if (high < 0)
 		return -errno;
-	build_env(&env, ex, fn);
-	build_argv(&argv, ex, fn);
+	env = sl_agent_env(ex, fn, false);
+	argv = sl_agent_argv(ex, fn, false);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, high, AGENT_CHANNEL_FD);
 	posix_spawn_file_actions_addchdir_np(&fa, fn->code_dir);
-	spawn_attrs(&attr);
-	rc = posix_spawn(pid, ex->agent_path, &fa, &attr, argv.v, env.v);
+	sl_spawn_attrs(&attr);
+	rc = posix_spawn(pid, ex->agent_path, &fa, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(high);
-	strv_free(&env);
-	strv_free(&argv);
+	sl_strv_free(env);
+	sl_strv_free(argv);
 	return -rc;
 }

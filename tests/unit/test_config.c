@@ -32,7 +32,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 #define TOP_KEYS "listen, state_dir, log_level, log_format, idle_timeout_s, spool_max_bytes, " \
 	"spool_segment_bytes, functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
-	"max_concurrency, environment"
+	"max_concurrency, environment, sandbox"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
 	"retry_max_ms, parallelization, on_failure"
@@ -134,6 +134,7 @@ static void test_default_loads(void **state)
 	assert_int_equal(fn->timeout_s, 3);
 	assert_int_equal(fn->init_timeout_s, 10);
 	assert_int_equal(fn->max_concurrency, 10);
+	assert_int_equal(fn->sandbox, SL_SANDBOX_PROCESS);
 	assert_non_null(fn->environment);
 	assert_null(fn->environment[0]);
 
@@ -220,7 +221,7 @@ static void test_values_kept(void **state)
 	struct sl_config *cfg = load_ok("{'listen': '[::1]:9000', 'log_level': 'debug', "
 		"'functions': {'f': {'code': 'examples/hello', 'command': ['node', 'index.js'], "
 		"'handler': 'index.handler', 'memory_mb': 10240, 'timeout_s': 900, "
-		"'environment': {'A1': 'x=y', 'Bb': ''}}}, "
+		"'environment': {'A1': 'x=y', 'Bb': ''}, 'sandbox': 'oci'}}, "
 		"'sources': {'s': {'kind': 'schedule', 'expression': 'rate(5 minutes)', "
 		"'detail': {'k': [1]}}}, 'destinations': {'d': {'kind': 'file', 'path': '/var/x'}}, "
 		"'triggers': {'t': {'source': 's', 'function': 'f', 'enabled': false, "
@@ -236,6 +237,7 @@ static void test_values_kept(void **state)
 	assert_string_equal(f->environment[1], "Bb=");
 	assert_null(f->environment[2]);
 	assert_int_equal(f->memory_mb, 10240);
+	assert_int_equal(f->sandbox, SL_SANDBOX_OCI);
 	assert_int_equal(json_integer_value(json_array_get(
 		json_object_get(cfg->sources[0].detail, "k"), 0)), 1);
 	const struct sl_trigger_config *t = &cfg->triggers[0];
@@ -382,6 +384,9 @@ static void test_bad_enum(void **state)
 		     "got \"xml\"");
 	expect_error("{'log_format': 'JSON'}",
 		     "sluice.json: $.log_format: expected one of: text, json, got \"JSON\"");
+	expect_error("{'functions': {'f': {'code': 'examples/hello', 'sandbox': 'docker'}}}",
+		     "sluice.json: $.functions.f.sandbox: expected one of: process, oci, got "
+		     "\"docker\"");
 }
 
 static void test_listen(void **state)

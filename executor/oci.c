@@ -1,0 +1,336 @@
+/* Executor: the oci driver. Every sandbox is a container that runc runs from a bundle of its own.
+ *
+ * Bundle: <state_dir>/sandboxes/<id>/ with id "sluice-<function>-<n>-<daemon pid>" (also runc's
+ * container id and the container's hostname). rootfs/ holds only empty mount points and the
+ * merged-/usr symlinks (bin, lib, lib64, sbin -> usr/...); the root is read-only. Mounted: the
+ * host's /usr and /etc read-only, the function's code dir read-only at /var/task, the directory
+ * of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
+ * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
+ * has its own pid, network (loopback only: no network), ipc, uts and mount namespaces, no
+ * capabilities, no new privileges, nofile 1024, memory (and memory+swap) limited to memory_mb,
+ * at most 1024 pids, and the cgroup path "sluice/<id>" (relative: below runc's own cgroup).
+ *
+ * Process: sluice-init is the container's PID 1 with the same flags and environment as with the
+ * process driver (spawn.c), paths as seen inside. `runc run --preserve-fds 1` hands it our end
+ * of the channel as fd 3; stdin is /dev/null, stdout and stderr are the daemon's. runc run stays
+ * in the foreground until the container's PID 1 exits, so the executor tracks and reaps runc's
+ * pid exactly as it does an agent's. Killing is `runc kill ID KILL` (PID 1's death ends the
+ * whole pid namespace); SIGKILL to runc itself would orphan the container. Once runc is reaped,
+ * `runc delete --force ID` (normally a no-op: runc run deletes what it ran) and the bundle goes.
+ * The runc commands run synchronously on the loop (about 10 ms each).
+ */
+#include "executor/pool.h"
+
+#include "config/config.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OCI_CHANNEL_FD 3
+#define OCI_PIDS_LIMIT 1024
+#define OCI_NOFILE 1024       /* root here lacks CAP_SYS_RESOURCE: keep under the hard limit */
+#define OCI_TMP_SIZE "size=512m"
+#define OCI_NEEDS_RUNC "oci sandbox needs runc; install the runc package"
+
+extern char **environ;
+
+int sl_oci_find_runc(char **path)
+{
+	const char *env = getenv("PATH");
+	/* PATH first, then the sbin dirs a non-root PATH may lack */
+	char *dirs = sl_xasprintf("%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "");
+	char *save = NULL;
+	int rc = -ENOENT;
+
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = sl_xasprintf("%s/runc", d);
+		if (*d == '/' && access(p, X_OK) == 0) {
+			*path = p;
+			rc = 0;
+			break;
+		}
+		free(p);
+	}
+	free(dirs);
+	return rc;
+}
+
+static json_t *str_array(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+struct oci_mount {
+	const char *dst, *type, *src;
+	const char *opts[7];
+};
+
+static const struct oci_mount std_mounts[] = {
+	{ "/proc", "proc", "proc", { NULL } },
+	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" } },
+	{ "/dev/pts", "devpts", "devpts",
+	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
+	{ "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" } },
+	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" } },
+	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "nosuid", "noexec", "nodev", "relatime", "ro" } },
+	{ "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777", OCI_TMP_SIZE } },
+};
+
+static json_t *mount_json(const char *dst, const char *type, const char *src,
+			  const char *const *opts)
+{
+	json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dst, "type", type, "source", src);
+
+	if (opts && opts[0])
+		json_object_set_new(m, "options", str_array(opts));
+	return sl_check_alloc(m);
+}
+
+static json_t *mounts_json(const struct sl_executor *ex, const struct sl_function_config *fn)
+{
+	static const char *const ro_bind[] = { "rbind", "ro", "nosuid", "nodev", NULL };
+	json_t *a = json_array();
+	char *agent_dir = sl_xstrdup(ex->agent_path);
+	char *slash = strrchr(agent_dir, '/');
+
+	if (slash)
+		*(slash == agent_dir ? slash + 1 : slash) = '\0';
+	for (size_t i = 0; i < sizeof(std_mounts) / sizeof(std_mounts[0]); i++)
+		json_array_append_new(a, mount_json(std_mounts[i].dst, std_mounts[i].type,
+						    std_mounts[i].src, std_mounts[i].opts));
+	json_array_append_new(a, mount_json("/usr", "bind", "/usr", ro_bind));
+	json_array_append_new(a, mount_json("/etc", "bind", "/etc", ro_bind));
+	json_array_append_new(a, mount_json(SL_OCI_TASK_ROOT, "bind", fn->code_dir, ro_bind));
+	json_array_append_new(a, mount_json(SL_OCI_AGENT_DIR, "bind", agent_dir, ro_bind));
+	free(agent_dir);
+	return a;
+}
+
+static json_t *process_json(const struct sl_executor *ex, const struct sl_function_config *fn)
+{
+	char **argv = sl_agent_argv(ex, fn, true), **env = sl_agent_env(ex, fn, true);
+	json_t *p = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b,"
+			      " s:{s:[], s:[], s:[], s:[], s:[]}, s:[{s:s, s:i, s:i}]}",
+			      "terminal", 0, "user", "uid", 0, "gid", 0,
+			      "args", str_array((const char *const *)argv),
+			      "env", str_array((const char *const *)env),
+			      "cwd", SL_OCI_TASK_ROOT, "noNewPrivileges", 1,
+			      "capabilities", "bounding", "effective", "permitted", "inheritable",
+			      "ambient",
+			      "rlimits", "type", "RLIMIT_NOFILE", "hard", OCI_NOFILE,
+			      "soft", OCI_NOFILE);
+
+	sl_strv_free(argv);
+	sl_strv_free(env);
+	return sl_check_alloc(p);
+}
+
+static json_t *linux_json(const struct sl_function_config *fn, const char *id)
+{
+	static const char *const masked[] = {
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+		"/proc/scsi", NULL };
+	static const char *const readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+						"/proc/sysrq-trigger", NULL };
+	json_int_t mem = (json_int_t)fn->memory_mb << 20;
+	char *cgroup = sl_xasprintf("sluice/%s", id);
+	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
+			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}}, s:s, s:o, s:o}",
+			      "namespaces", "type", "pid", "type", "network", "type", "ipc",
+			      "type", "uts", "type", "mount",
+			      "resources", "devices", "allow", 0, "access", "rwm",
+			      "memory", "limit", mem, "swap", mem,
+			      "pids", "limit", (json_int_t)OCI_PIDS_LIMIT,
+			      "cgroupsPath", cgroup,
+			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly));
+
+	free(cgroup);
+	return sl_check_alloc(l);
+}
+
+static json_t *config_json(const struct sl_executor *ex, const struct sl_function_config *fn,
+			   const char *id)
+{
+	json_t *c = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
+			      "process", process_json(ex, fn), "root", "path", "rootfs",
+			      "readonly", 1, "hostname", id, "mounts", mounts_json(ex, fn),
+			      "linux", linux_json(fn, id));
+
+	return sl_check_alloc(c);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static int mkdir_one(const char *path)
+{
+	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+/* The bundle dir with rootfs/ and config.json. */
+static int write_bundle(const struct sl_executor *ex, const struct sl_function_config *fn,
+			const char *id, const char *dir)
+{
+	static const char *const dirs[] = { "usr", "etc", "var", "var/task", "opt", "opt/sluice",
+					    "proc", "dev", "sys", "tmp", NULL };
+	static const char *const links[] = { "bin", "lib", "lib64", "sbin", NULL };
+	char path[PATH_MAX], target[32];
+	int rc = 0;
+
+	rm_tree(dir);   /* a stale one, left by a daemon that had our pid */
+	if (mkdir(dir, 0700) != 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/rootfs", dir);
+	if ((rc = mkdir_one(path)) != 0)
+		return rc;
+	for (size_t i = 0; dirs[i]; i++) {
+		snprintf(path, sizeof(path), "%s/rootfs/%s", dir, dirs[i]);
+		if ((rc = mkdir_one(path)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; links[i]; i++) {
+		snprintf(path, sizeof(path), "%s/rootfs/%s", dir, links[i]);
+		snprintf(target, sizeof(target), "usr/%s", links[i]);
+		if (symlink(target, path) != 0)
+			return -errno;
+	}
+	json_t *cfg = config_json(ex, fn, id);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
+	json_decref(cfg);
+	return rc;
+}
+
+static int spawn_runc(const char *runc, const char *bundle, const char *id, int chan_fd,
+		      pid_t *pid)
+{
+	char *argv[] = { "runc", "run", "--bundle", (char *)bundle, "--preserve-fds", "1",
+			 (char *)id, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	/* dup2 onto fd 3 clears close-on-exec only when the numbers differ */
+	int high = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10);
+	int rc;
+
+	if (high < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, high, OCI_CHANNEL_FD);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	sl_spawn_attrs(&attr);
+	rc = posix_spawn(pid, runc, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	close(high);
+	return -rc;
+}
+
+int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen)
+{
+	struct sl_executor *ex = sb->pool->ex;
+	const struct sl_function_config *fn = sb->pool->fn;
+	char *id = NULL, *dir = NULL, *top = NULL;
+	int rc;
+
+	if (!ex->runc_path) {
+		snprintf(msg, msglen, "%s", OCI_NEEDS_RUNC);
+		return -ENOENT;
+	}
+	if (!ex->cfg->state_dir) {
+		snprintf(msg, msglen, "oci sandbox needs a state_dir");
+		return -EINVAL;
+	}
+	id = sl_xasprintf("sluice-%s-%u-%d", fn->name, ++ex->oci_seq, (int)getpid());
+	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
+	dir = sl_xasprintf("%s/%s", top, id);
+	if ((rc = mkdir_one(ex->cfg->state_dir)) != 0 || (rc = mkdir_one(top)) != 0 ||
+	    (rc = write_bundle(ex, fn, id, dir)) != 0) {
+		snprintf(msg, msglen, "oci bundle %s: %s", dir, strerror(-rc));
+		goto out;
+	}
+	if ((rc = spawn_runc(ex->runc_path, dir, id, chan_fd, pid)) != 0) {
+		snprintf(msg, msglen, "fork/exec %s: %s", ex->runc_path, strerror(-rc));
+		goto out;
+	}
+	sb->oci_id = id;
+	sb->bundle = dir;
+	id = dir = NULL;
+out:
+	if (dir)
+		rm_tree(dir);
+	free(id);
+	free(dir);
+	free(top);
+	return rc;
+}
+
+/* Run `runc ARGS...` with every stdio on /dev/null and wait for it; its exit status or -errno. */
+static int runc_cmd(const char *runc, char *const args[])
+{
+	char *argv[8] = { "runc" };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st = 0, rc;
+
+	for (size_t i = 0; args[i] && i + 2 < sizeof(argv) / sizeof(argv[0]); i++)
+		argv[i + 1] = args[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	rc = posix_spawn(&pid, runc, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -rc;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void sl_oci_kill(const struct sl_sandbox *sb)
+{
+	char *args[] = { "kill", sb->oci_id, "KILL", NULL };
+
+	if (sb->oci_id)
+		runc_cmd(sb->pool->ex->runc_path, args);
+}
+
+void sl_oci_cleanup(struct sl_sandbox *sb)
+{
+	char *args[] = { "delete", "--force", sb->oci_id, NULL };
+
+	if (!sb->oci_id)
+		return;
+	runc_cmd(sb->pool->ex->runc_path, args);
+	rm_tree(sb->bundle);
+	free(sb->oci_id);
+	free(sb->bundle);
+	sb->oci_id = sb->bundle = NULL;
+}

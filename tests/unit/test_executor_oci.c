@@ -1,0 +1,196 @@
+/* Executor + sluice-init in the oci driver, with the real runc: shell runtimes under
+ * tests/fixtures/functions/ run in containers. See executor_harness.h for the set-up; each test
+ * also gets a state dir (bundles go under <state_dir>/sandboxes/) and checks at the end that no
+ * container and no bundle of the executor is left. */
+#include "tests/unit/executor_harness.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+struct oci_state {
+	char dir[64];
+	char prefix[64];   /* "sluice-<function>-": container ids of the test */
+};
+
+static struct oci_state oci;
+
+/* An oci function; its TMPDIR is the container's /tmp (the harness's is a host path). */
+static struct sl_function_config *oci_fn(struct xt *t, const char *name, const char *dir)
+{
+	struct sl_function_config *fn = xt_fn(t, name, dir);
+
+	free(fn->environment[0]);
+	fn->environment[0] = sl_xstrdup("TMPDIR=/tmp");
+	fn->sandbox = SL_SANDBOX_OCI;
+	snprintf(oci.prefix, sizeof(oci.prefix), "sluice-%s-", name);
+	t->cfg.state_dir = oci.dir;
+	return fn;
+}
+
+static int oci_setup(void **state)
+{
+	snprintf(oci.dir, sizeof(oci.dir), "/tmp/sl-test-oci-XXXXXX");
+	assert_non_null(mkdtemp(oci.dir));
+	oci.prefix[0] = '\0';
+	return xt_setup(state);
+}
+
+/* Number of runc containers whose id starts with the test's prefix. */
+static int containers_left(void)
+{
+	char line[512];
+	int n = 0;
+	FILE *p = popen("runc list -q 2>/dev/null", "r");
+
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		n += oci.prefix[0] && strncmp(line, oci.prefix, strlen(oci.prefix)) == 0;
+	pclose(p);
+	return n;
+}
+
+/* Entries of <state_dir>/sandboxes (-1 when it does not exist). */
+static int bundles_left(void)
+{
+	char path[128];
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sandboxes", oci.dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static int oci_teardown(void **state)
+{
+	struct xt *t = *state;
+	int rc, left;
+
+	if (t->ex && !t->shut_down)
+		xt_shutdown(t, 10000);
+	sl_executor_free(t->ex);
+	t->ex = NULL;
+	left = containers_left();
+	int bundles = bundles_left();
+	rc = xt_teardown(state);
+	if (left != 0 || bundles > 0) {
+		fprintf(stderr, "left behind: %d containers, %d bundles\n", left, bundles);
+		rc = -1;
+	}
+	char rm[128];
+	snprintf(rm, sizeof(rm), "rm -rf '%s'", oci.dir);
+	if (system(rm) != 0)
+		rc = -1;
+	return rc;
+}
+
+static void test_oci_echo(void **state)
+{
+	struct xt *t = *state;
+	struct outcome a, b;
+
+	oci_fn(t, "ociecho", "echo");
+	xt_start(t);
+	xt_invoke(t, "ociecho", "{\"n\":1}", &a);
+	xt_wait(t, &a);
+	xt_invoke(t, "ociecho", "{\"n\":2}", &b);
+	xt_wait(t, &b);
+	assert_int_equal(a.status, SL_INVOKE_OK);
+	assert_int_equal(b.status, SL_INVOKE_OK);
+	assert_non_null(strstr(a.payload, "\"event\":{\"n\":1}}"));
+	assert_non_null(strstr(b.payload, "\"event\":{\"n\":2}}"));
+	assert_non_null(strstr(a.payload, "\"function\":\"ociecho\""));
+	assert_non_null(strstr(a.payload, "\"task_root\":\"/var/task\",\"cwd\":\"/var/task\""));
+	/* warm: the same runtime (pids are the container's, so compare the whole sandbox) */
+	assert_int_equal(json_int_member(a.payload, "pid"), json_int_member(b.payload, "pid"));
+	assert_int_equal(containers_left(), 1);
+	assert_int_equal(bundles_left(), 1);
+	char *log = xt_log(t);
+	assert_int_equal(xt_count(log, "Init Duration"), 1);
+	free(log);
+	outcome_release(&a);
+	outcome_release(&b);
+}
+
+static void test_oci_probe(void **state)
+{
+	struct xt *t = *state;
+	struct sl_function_config *fn = oci_fn(t, "ociprobe", "oci-probe");
+	struct outcome o;
+	char want[160];
+
+	fn->memory_mb = 256;
+	xt_start(t);
+	xt_invoke(t, "ociprobe", "{}", &o);
+	xt_wait(t, &o);
+	assert_int_equal(o.status, SL_INVOKE_OK);
+	assert_non_null(strstr(o.payload, "\"init\":\"/opt/sluice/sluice-init --channel-fd 3 "));
+	assert_non_null(strstr(o.payload, " -- /var/task/bootstrap\""));
+	assert_non_null(strstr(o.payload, "\"task\":\"readonly\""));
+	assert_non_null(strstr(o.payload, "\"tmp\":\"writable\""));
+	assert_int_equal(json_int_member(o.payload, "uid"), 0);
+	assert_int_equal(json_int_member(o.payload, "mem"), 256L << 20);
+	assert_int_equal(json_int_member(o.payload, "net"), 7);   /* curl: could not connect */
+	snprintf(want, sizeof(want), "\"host\":\"%s1-%d\"", oci.prefix, (int)getpid());
+	assert_non_null(strstr(o.payload, want));
+	outcome_release(&o);
+}
+
+static void test_oci_timeout_then_fresh(void **state)
+{
+	struct xt *t = *state;
+	struct sl_function_config *fn = oci_fn(t, "ocislow", "oci-probe");
+	struct outcome a, b;
+	char host[96];
+
+	fn->timeout_s = 1;
+	xt_start(t);
+	xt_invoke(t, "ocislow", "{\"sleep\":1}", &a);
+	xt_wait(t, &a);
+	assert_int_equal(a.status, SL_INVOKE_TIMEOUT);
+	assert_string_equal(a.error_type, "Sandbox.Timedout");
+	xt_invoke(t, "ocislow", "{}", &b);
+	xt_wait(t, &b);
+	assert_int_equal(b.status, SL_INVOKE_OK);
+	snprintf(host, sizeof(host), "\"host\":\"%s2-%d\"", oci.prefix, (int)getpid());
+	assert_non_null(strstr(b.payload, host));   /* the second container */
+	assert_int_equal(containers_left(), 1);      /* the first is gone */
+	assert_int_equal(bundles_left(), 1);
+	outcome_release(&a);
+	outcome_release(&b);
+}
+
+/* Freeing the executor with a busy sandbox: runc kill, delete, bundle removed (teardown
+ * checks). */
+static void test_oci_free_busy(void **state)
+{
+	struct xt *t = *state;
+	struct outcome a;
+
+	oci_fn(t, "ocibusy", "oci-probe");
+	xt_start(t);
+	xt_invoke(t, "ocibusy", "{\"sleep\":1}", &a);
+	free(xt_wait_log(t, "sleeping on", 10000));
+	assert_int_equal(containers_left(), 1);
+	sl_executor_free(t->ex);
+	t->ex = NULL;
+	assert_int_equal(containers_left(), 0);
+	assert_int_equal(bundles_left(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_oci_echo, oci_setup, oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_probe, oci_setup, oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_timeout_then_fresh, oci_setup,
+						oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_free_busy, oci_setup, oci_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
