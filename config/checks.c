@@ -165,3 +165,16 @@ void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, 
 	link_format(dc, path, obj, t, src ? (int)src->kind : -1);
 	link_retry(dc, path, obj, t);
 }
+
+void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry)
+{
+	const struct sl_function_config *fn = entry;
+
+	(void)obj;
+	if (fn->max_concurrency > 0 && fn->provisioned_concurrency > fn->max_concurrency) {
+		char *sub = sl_path_key(path, "provisioned_concurrency");
+		sl_diag_add(dc->diag, sub, "expected an integer from 0 to max_concurrency (%d), "
+			    "got %d", fn->max_concurrency, fn->provisioned_concurrency);
+		free(sub);
+	}
+}

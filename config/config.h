@@ -54,6 +54,8 @@ struct sl_function_config {
 	char **environment;       /* NULL-terminated "KEY=VALUE" list (user variables), file order;
 				   * never NULL (empty list when none) */
 	enum sl_sandbox_kind sandbox; /* driver, default process */
+	int provisioned_concurrency; /* sandboxes kept initialised and warm, 0..max_concurrency,
+				      * default 0 */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
@@ -106,6 +108,10 @@ struct sl_config {
 	int idle_timeout_s;       /* sandbox idle reaping, 1..86400, default 300 */
 	uint64_t spool_max_bytes; /* per spool, 1 MiB..1 TiB, default 1 GiB */
 	uint64_t spool_segment_bytes; /* 64 KiB..1 GiB and <= spool_max_bytes, default 64 MiB */
+	int executor_memory_mb;   /* budget of all live sandboxes' memory_mb, 128..1048576;
+				   * 0 (the default) means 80% of the host's MemTotal */
+	int executor_queue_timeout_ms; /* longest wait for a sandbox, 1..3600000, default 10000 */
+	int executor_max_starting; /* sandboxes initialising at once, 1..1000, default 8 */
 
 	/* Entries in file order; arrays are NULL when the count is 0. */
 	struct sl_function_config *functions; size_t n_functions;

@@ -146,6 +146,7 @@ char *sl_config_abspath(const char *base, const char *path);
 void sl_check_listen(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_schedule(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);
 /* Whether s is a valid entry name. */
 bool sl_name_valid(const char *s);

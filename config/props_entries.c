@@ -120,6 +120,7 @@ const struct sl_kind sl_destination_kinds[] = {
 const struct sl_section sl_section_functions = {
 	.key = "functions", .entry = "function", .props = sl_props_function,
 	SECTION(sl_function_config, functions, n_functions),
+	.link = sl_link_function,
 	.help = "A function: code plus the runtime that serves the Lambda Runtime API.",
 };
 

@@ -50,6 +50,22 @@ const struct sl_prop sl_props_top[] = {
 	{ .name = "spool_segment_bytes", .type = SL_PROP_BYTES, .def = "67108864",
 	  .min = 65536, .max = 1073741824, .offset = TOP(spool_segment_bytes),
 	  .help = "Size of one spool segment file; at most spool_max_bytes." },
+	{ .name = "executor_memory_mb", .type = SL_PROP_INT,
+	  .def_doc = "80% of the host's MemTotal (/proc/meminfo), rounded down", .min = 128,
+	  .max = 1048576, .offset = TOP(executor_memory_mb),
+	  .help = "Memory budget in MB of all live sandboxes together, counted as the sum of "
+		  "their functions' memory_mb. A sandbox that would exceed it is not started: "
+		  "the invocation waits (up to executor_queue_timeout_ms) for memory to be freed; "
+		  "idle sandboxes of other functions are stopped early to make room." },
+	{ .name = "executor_queue_timeout_ms", .type = SL_PROP_INT, .def = "10000", .min = 1,
+	  .max = 3600000, .offset = TOP(executor_queue_timeout_ms),
+	  .help = "Longest time an invocation waits for a sandbox (max_concurrency, the memory "
+		  "budget or executor_max_starting being in the way); then it is answered "
+		  "TooManyRequestsException with the reason." },
+	{ .name = "executor_max_starting", .type = SL_PROP_INT, .def = "8", .min = 1,
+	  .max = 1000, .offset = TOP(executor_max_starting),
+	  .help = "Most sandboxes initialising at once across all functions (burst limit); "
+		  "further cold starts wait." },
 	{ .name = "functions", .type = SL_PROP_SECTION, .def = "{}",
 	  .section = &sl_section_functions,
 	  .help = "Functions by name: what to run and how much of the machine it may use." },
@@ -108,5 +124,11 @@ const struct sl_prop sl_props_function[] = {
 		  "runc binary): read-only root with the host's /usr and /etc, code at /var/task, "
 		  "a 512 MB tmpfs at /tmp, no network, no capabilities, memory_mb as the memory "
 		  "limit." },
+	{ .name = "provisioned_concurrency", .type = SL_PROP_INT, .def = "0", .min = 0,
+	  .max = 1000, .offset = FN(provisioned_concurrency),
+	  .help = "Sandboxes started and initialised when the daemon starts, before any "
+		  "invocation (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, init "
+		  "timeout max(130 s, timeout_s)), never stopped as idle and replaced when they "
+		  "die; at most max_concurrency. Others are started on demand." },
 	{ .name = NULL }
 };

@@ -49,13 +49,16 @@ void sl_pool_pump(struct sl_pool *pool)
 		pool->n_queued--;
 		sl_sandbox_dispatch(sb, inv);
 	}
+	pool->blocked = false;
+	sl_budget_provision(pool);
 	while (pool->n_queued > pool->n_starting &&
-	       pool->n_active < (size_t)pool->fn->max_concurrency) {
+	       pool->n_active < (size_t)pool->fn->max_concurrency && sl_budget_can_start(pool)) {
 		const char *error_type;
 		char msg[512];
-		if (sl_sandbox_start(pool, &error_type, msg, sizeof(msg)) != 0)
+		if (sl_budget_start(pool, false, &error_type, msg, sizeof(msg)) != 0)
 			fail_spawn(pool, error_type, msg);
 	}
+	sl_budget_keep_warm(pool);
 	while (ex->shutting_down && (sb = TAILQ_FIRST(&pool->idle)) != NULL)
 		sl_sandbox_stop(sb);
 	sl_executor_check_done(ex);
@@ -63,6 +66,7 @@ void sl_pool_pump(struct sl_pool *pool)
 
 void sl_executor_check_done(struct sl_executor *ex)
 {
+	sl_budget_wake(ex);
 	if (!ex->shutting_down || !ex->done || !TAILQ_EMPTY(&ex->deferred))
 		return;
 	for (size_t i = 0; i < ex->n_pools; i++)
@@ -156,6 +160,9 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 	ex->defer_ev = sl_check_alloc(event_new(base, -1, 0, defer_cb, ex));
 	ex->done_ev = sl_check_alloc(event_new(base, -1, 0, done_cb, ex));
 	event_add(ex->sig_chld, NULL);
+	sl_budget_init(ex);
+	for (size_t i = 0; i < ex->n_pools; i++)
+		sl_pool_pump(&ex->pools[i]);   /* provisioned concurrency */
 	*out = ex;
 	return 0;
 }
@@ -203,14 +210,16 @@ int sl_executor_invoke(struct sl_executor *ex, const char *function, const void 
 	inv->cb = cb;
 	inv->arg = arg;
 	if (pool->n_queued >= ex->queue_limit && TAILQ_EMPTY(&pool->idle)) {
-		static const char body[] = "{\"errorType\":\"TooManyRequestsException\","
-					   "\"errorMessage\":\"Rate Exceeded.\"}";
-		sl_inv_defer(inv, SL_INVOKE_THROTTLED, "TooManyRequestsException",
-			     sl_xstrdup(body), sizeof(body) - 1);
+		char *body = sl_xasprintf("{\"errorType\":\"TooManyRequestsException\","
+					  "\"errorMessage\":\"Rate Exceeded. Queue of %zu waiting "
+					  "invocations is full.\"}", ex->queue_limit);
+		sl_inv_defer(inv, SL_INVOKE_THROTTLED, "TooManyRequestsException", body,
+			     strlen(body));
 		return 0;
 	}
 	TAILQ_INSERT_TAIL(&pool->queue, inv, link);
 	pool->n_queued++;
+	sl_budget_queued(ex, inv);
 	sl_pool_pump(pool);
 	return 0;
 }
@@ -250,6 +259,7 @@ void sl_executor_free(struct sl_executor *ex)
 		TAILQ_REMOVE(&ex->deferred, inv, link);
 		sl_inv_free(inv);
 	}
+	sl_budget_free(ex);
 	event_free(ex->sig_chld);
 	event_free(ex->defer_ev);
 	event_free(ex->done_ev);
@@ -292,5 +302,6 @@ void sl_executor_function_stats(const struct sl_executor *ex, size_t i,
 	out->starting = pool->n_starting;
 	out->queued = pool->n_queued;
 	out->cold_starts = pool->cold_starts;
+	out->provisioned = sl_budget_provisioned(pool);
 	memcpy(out->invocations, pool->outcomes, sizeof(out->invocations));
 }

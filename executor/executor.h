@@ -5,8 +5,12 @@
  * API 2018-06-01 to the runtime on loopback and talks to the executor over one unix-socket channel
  * (executor/channel.h). A sandbox serves one invocation at a time. An invocation goes to an idle
  * warm sandbox if there is one, else a new sandbox is started (cold start) while the function is
- * under max_concurrency, else it waits in the function's bounded queue; past that bound it is
- * answered at once with SL_INVOKE_THROTTLED.
+ * under max_concurrency, the memory budget (executor_memory_mb: the sum of live sandboxes'
+ * memory_mb) and the burst limit (executor_max_starting sandboxes initialising at once), else it
+ * waits in the function's bounded queue; past that bound it is answered at once with
+ * SL_INVOKE_THROTTLED, and after executor_queue_timeout_ms of waiting with SL_INVOKE_THROTTLED
+ * and the reason. provisioned_concurrency sandboxes per function are started with the executor,
+ * kept warm and replaced when they die (executor/budget.c).
  *
  * Failures are answered, never hidden: a handler error (runtime posted /error), a timeout (the
  * agent kills the runtime at the deadline: "Task timed out after N.NN seconds"), a runtime that
@@ -94,6 +98,7 @@ struct sl_function_stats {
 	size_t busy;                 /* serving an invocation */
 	size_t starting;             /* initialising */
 	size_t queued;               /* invocations waiting for a sandbox */
+	size_t provisioned;          /* live provisioned sandboxes (provisioned_concurrency) */
 	uint64_t cold_starts;
 	uint64_t invocations[SL_INVOKE_STATUS_COUNT];
 };

@@ -8,7 +8,8 @@
  * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
  * has its own pid, network (loopback only: no network), ipc, uts and mount namespaces, no
  * capabilities, no new privileges, nofile 1024, memory (and memory+swap) limited to memory_mb,
- * at most 1024 pids, and the cgroup path "sluice/<id>" (relative: below runc's own cgroup).
+ * at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
+ * of 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms), and the cgroup path "sluice/<id>" (relative: below runc's own cgroup).
  *
  * Process: sluice-init is the container's PID 1 with the same flags and environment as with the
  * process driver (spawn.c), paths as seen inside. `runc run --preserve-fds 1` hands it our end
@@ -18,6 +19,9 @@
  * whole pid namespace); SIGKILL to runc itself would orphan the container. Once runc is reaped,
  * `runc delete --force ID` (normally a no-op: runc run deletes what it ran) and the bundle goes.
  * The runc commands run synchronously on the loop (about 10 ms each).
+ *
+ * oci_cgroup.c: the container's cgroups (OOM detection, Max Memory Used) and the freezer (an
+ * idle sandbox is paused, and resumed before its next INVOKE frame is sent).
  */
 #include "executor/pool.h"
 
@@ -40,6 +44,9 @@
 #define OCI_PIDS_LIMIT 1024
 #define OCI_NOFILE 1024       /* root here lacks CAP_SYS_RESOURCE: keep under the hard limit */
 #define OCI_TMP_SIZE "size=512m"
+#define OCI_CPU_PERIOD 100000 /* us; quota = period * memory_mb / 1769: Lambda's 1 vCPU */
+#define OCI_CPU_MB 1769
+#define OCI_CPU_MIN_QUOTA 1000
 #define OCI_NEEDS_RUNC "oci sandbox needs runc; install the runc package"
 
 extern char **environ;
@@ -149,14 +156,17 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 	static const char *const readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 						"/proc/sysrq-trigger", NULL };
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
+	json_int_t quota = (json_int_t)OCI_CPU_PERIOD * fn->memory_mb / OCI_CPU_MB;
 	char *cgroup = sl_xasprintf("sluice/%s", id);
 	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
-			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}}, s:s, s:o, s:o}",
+			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}, s:s, s:o, s:o}",
 			      "namespaces", "type", "pid", "type", "network", "type", "ipc",
 			      "type", "uts", "type", "mount",
 			      "resources", "devices", "allow", 0, "access", "rwm",
 			      "memory", "limit", mem, "swap", mem,
 			      "pids", "limit", (json_int_t)OCI_PIDS_LIMIT,
+			      "cpu", "quota", quota < OCI_CPU_MIN_QUOTA ? OCI_CPU_MIN_QUOTA : quota,
+			      "period", (json_int_t)OCI_CPU_PERIOD,
 			      "cgroupsPath", cgroup,
 			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly));
 
@@ -290,8 +300,7 @@ out:
 	return rc;
 }
 
-/* Run `runc ARGS...` with every stdio on /dev/null and wait for it; its exit status or -errno. */
-static int runc_cmd(const char *runc, char *const args[])
+int sl_oci_runc(const char *runc, char *const args[])
 {
 	char *argv[8] = { "runc" };
 	posix_spawn_file_actions_t fa;
@@ -319,7 +328,7 @@ void sl_oci_kill(const struct sl_sandbox *sb)
 	char *args[] = { "kill", sb->oci_id, "KILL", NULL };
 
 	if (sb->oci_id)
-		runc_cmd(sb->pool->ex->runc_path, args);
+		sl_oci_runc(sb->pool->ex->runc_path, args);
 }
 
 void sl_oci_cleanup(struct sl_sandbox *sb)
@@ -328,7 +337,7 @@ void sl_oci_cleanup(struct sl_sandbox *sb)
 
 	if (!sb->oci_id)
 		return;
-	runc_cmd(sb->pool->ex->runc_path, args);
+	sl_oci_runc(sb->pool->ex->runc_path, args);
 	rm_tree(sb->bundle);
 	free(sb->oci_id);
 	free(sb->bundle);

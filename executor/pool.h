@@ -63,6 +63,7 @@ struct sl_invocation {
 	char *d_payload;                   /* owned */
 	size_t d_len;
 	size_t len;
+	struct timespec t_queued;          /* when it entered the pool queue (budget.c) */
 	char payload[];                    /* the event, then the option strings */
 };
 
@@ -86,6 +87,9 @@ struct sl_sandbox {
 	bool init_reported;                /* Init Duration went into a REPORT line */
 	int in_cb;
 	bool close_pending;
+	bool frozen;                       /* oci: paused (runc pause) while IDLE */
+	struct event *freeze_ev;           /* oci: freezes an IDLE sandbox after the current turn */
+	bool provisioned;                  /* kept warm: no idle reaping (budget.c) */
 };
 
 TAILQ_HEAD(sl_sandbox_list, sl_sandbox);
@@ -102,6 +106,9 @@ struct sl_pool {
 	size_t n_total, n_active, n_starting, n_queued;
 	uint64_t cold_starts;
 	uint64_t outcomes[SL_INVOKE_STATUS_COUNT];
+	bool blocked;                      /* a start waits for a global limit (budget.c) */
+	bool prov_filled;                  /* the initial provisioned sandboxes were started */
+	struct timespec prov_retry_at;     /* next replacement of a provisioned sandbox */
 };
 
 struct sl_executor {
@@ -123,11 +130,43 @@ struct sl_executor {
 	struct event *done_ev;
 	unsigned char rnd[256];
 	size_t rnd_used;
+	/* global limits (budget.c) */
+	long mem_budget_mb;                /* executor_memory_mb, or 80% of MemTotal */
+	long queue_timeout_ms;
+	size_t max_starting;
+	bool start_provisioned;            /* the sandbox being started is a provisioned one */
+	struct event *queue_ev;            /* queue timeout */
+	struct event *wake_ev;             /* pump pools blocked on a global limit */
+	struct event *prov_ev;             /* delayed replacement of provisioned sandboxes */
 };
 
 /* executor.c */
 void sl_pool_pump(struct sl_pool *pool);
 void sl_executor_check_done(struct sl_executor *ex);
+
+/* budget.c: global limits (memory budget, burst limit, queue timeout) and provisioned
+ * concurrency. */
+void sl_budget_init(struct sl_executor *ex);
+void sl_budget_free(struct sl_executor *ex);
+/* Whether pool may start one more sandbox under the global limits; else pool->blocked is set
+ * (and room may be made by stopping idle sandboxes of other functions). */
+bool sl_budget_can_start(struct sl_pool *pool);
+/* Start the provisioned sandboxes pool is missing (within every limit). */
+void sl_budget_provision(struct sl_pool *pool);
+/* Start one sandbox (provisioned or not); 0 or -errno with a reason as sl_sandbox_start. */
+int sl_budget_start(struct sl_pool *pool, bool provisioned, const char **error_type, char *msg,
+		    size_t msglen);
+/* Cancel the idle timers of provisioned sandboxes (kept warm). */
+void sl_budget_keep_warm(struct sl_pool *pool);
+/* An invocation entered the queue of its pool. */
+void sl_budget_queued(struct sl_executor *ex, struct sl_invocation *inv);
+/* A global resource may have been freed: pump the blocked pools (later, from the loop). */
+void sl_budget_wake(struct sl_executor *ex);
+/* The caller-facing reason of a throttle for pool ("Rate Exceeded. ..."). */
+void sl_budget_reason(const struct sl_pool *pool, char *buf, size_t len);
+/* The init timeout in seconds of a sandbox about to start. */
+int sl_budget_init_timeout_s(const struct sl_executor *ex, const struct sl_function_config *fn);
+size_t sl_budget_provisioned(const struct sl_pool *pool);
 
 /* sandbox.c */
 /* Start a sandbox; on failure writes a caller-facing reason. */
@@ -160,6 +199,20 @@ int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size
 void sl_oci_kill(const struct sl_sandbox *sb);
 /* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */
 void sl_oci_cleanup(struct sl_sandbox *sb);
+/* Run `runc ARGS...` with every stdio on /dev/null and wait for it; its exit status or -errno. */
+int sl_oci_runc(const char *runc, char *const args[]);
+
+/* oci_cgroup.c: the container's cgroups (v1) and the freezer. */
+/* Read FILE of the container's cgroup for controller ctrl (NUL-terminated); 0 or -errno. */
+int sl_oci_cgroup_read(const struct sl_sandbox *sb, const char *ctrl, const char *file,
+		       char *buf, size_t len);
+/* Whether the memory cgroup's OOM killer killed a process of the container (oom_kill > 0);
+ * if so *max_kb is its memory.max_usage_in_bytes in KiB. */
+bool sl_oci_oom_killed(const struct sl_sandbox *sb, long *max_kb);
+/* Freeze the container (sets sb->frozen) / thaw it if frozen (clears it; 0 or -errno), as
+ * runc pause / resume do: through its freezer.state. */
+void sl_oci_freeze(struct sl_sandbox *sb);
+int sl_oci_thaw(struct sl_sandbox *sb);
 
 /* report.c: ids, results and Lambda's log lines. */
 void sl_new_request_id(struct sl_executor *ex, char out[40]);

@@ -43,6 +43,7 @@ static void kill_sandbox(struct sl_sandbox *sb)
 	if (sb->reaped)
 		return;
 	if (sb->oci_id) {
+		sl_oci_thaw(sb);   /* a frozen container dies only once thawed */
 		sl_oci_kill(sb);
 		return;
 	}
@@ -89,6 +90,8 @@ void sl_sandbox_destroy(struct sl_sandbox *sb)
 	}
 	sl_oci_cleanup(sb);
 	event_free(sb->timer);
+	if (sb->freeze_ev)
+		event_free(sb->freeze_ev);
 	TAILQ_REMOVE(&pool->sandboxes, sb, link);
 	pool->n_total--;
 	free(sb);
@@ -112,8 +115,12 @@ static void retire(struct sl_sandbox *sb)
 
 	if (sb->state == SL_SB_STOPPING)
 		return;
-	if (sb->state == SL_SB_IDLE)
+	if (sb->state == SL_SB_IDLE) {
 		TAILQ_REMOVE(&pool->idle, sb, idle_link);
+		if (sb->freeze_ev)
+			event_del(sb->freeze_ev);
+		sl_oci_thaw(sb);   /* so that it sees its channel close */
+	}
 	if (sb->state == SL_SB_STARTING)
 		pool->n_starting--;
 	pool->n_active--;
@@ -136,6 +143,18 @@ static void become_idle(struct sl_sandbox *sb)
 	sb->inv = NULL;
 	TAILQ_INSERT_HEAD(&pool->idle, sb, idle_link);
 	arm_timer(sb, pool->ex->cfg->idle_timeout_s);
+	if (sb->freeze_ev)   /* after this turn: the pump may hand it work at once */
+		event_active(sb->freeze_ev, EV_TIMEOUT, 0);
+}
+
+static void freeze_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_sandbox *sb = arg;
+
+	(void)fd;
+	(void)what;
+	if (sb->state == SL_SB_IDLE)
+		sl_oci_freeze(sb);
 }
 
 /* End the BUSY sandbox's invocation: log END/REPORT, deliver, and free it. */
@@ -169,6 +188,10 @@ void sl_sandbox_dispatch(struct sl_sandbox *sb, struct sl_invocation *inv)
 	if (inv->client_context)
 		json_object_set_new(meta, "client_context", json_string(inv->client_context));
 	TAILQ_REMOVE(&sb->pool->idle, sb, idle_link);
+	if (sb->freeze_ev)
+		event_del(sb->freeze_ev);
+	if (sl_oci_thaw(sb) != 0)   /* synchronous: the INVOKE frame goes to a thawed sandbox */
+		sl_warn(sb->pool->tag, "sandbox %d: runc resume failed", (int)sb->pid);
 	sb->state = SL_SB_BUSY;
 	sb->inv = inv;
 	sl_log_start(sb->pool, inv);
@@ -194,6 +217,32 @@ static enum sl_invoke_status status_of_cause(const char *cause, bool *doomed)
 	return SL_INVOKE_FUNCTION_ERROR;
 }
 
+/* An oci runtime that exited because the memory cgroup's OOM killer struck: Lambda's
+ * Runtime.OutOfMemory with the runtime's exit message (RIE's wording; the exact AWS text is
+ * unverified), and Max Memory Used at the limit. */
+static void end_exit(struct sl_sandbox *sb, const char *error_type, const char *payload,
+		     size_t len, const char *content_type, long rss_kb, const char *msg)
+{
+	long max_kb = rss_kb;
+	char *body = NULL;
+
+	if (sb->oci_id && sl_oci_oom_killed(sb, &max_kb)) {
+		json_t *j = payload ? json_loadb(payload, len, 0, NULL) : NULL;
+		const char *m = json_string_value(json_object_get(j, "errorMessage"));
+		const char *e = m ? strstr(m, " Error: ") : NULL;
+		error_type = "Runtime.OutOfMemory";
+		body = sl_error_json(error_type, sb->inv->id, e ? e + 8 : msg, &len);
+		json_decref(j);
+		payload = body;
+		content_type = NULL;
+	} else if (!payload) {
+		payload = body = sl_error_json(error_type, sb->inv->id, msg, &len);
+	}
+	end_invocation(sb, SL_INVOKE_RUNTIME_EXIT, error_type, payload, len, content_type, max_kb,
+		       true);
+	free(body);
+}
+
 static void on_answer(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer *in)
 {
 	const char *id = sl_meta_str(f, "id");
@@ -211,6 +260,12 @@ static void on_answer(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer
 		error_type = sl_meta_str(f, "error_type");
 		if (!error_type)
 			error_type = "Runtime.Unknown";
+	}
+	if (status == SL_INVOKE_RUNTIME_EXIT) {
+		end_exit(sb, error_type, sl_frame_payload(in, f), f->payload_len,
+			 sl_meta_str(f, "content_type"), (long)sl_meta_int(f, "max_rss_kb", 0),
+			 "Runtime exited with error: signal: killed");
+		return;
 	}
 	end_invocation(sb, status, error_type, sl_frame_payload(in, f), f->payload_len,
 		       sl_meta_str(f, "content_type"), (long)sl_meta_int(f, "max_rss_kb", 0),
@@ -256,16 +311,12 @@ static void on_init_error(struct sl_sandbox *sb, struct sl_frame *f, struct evbu
 static void on_agent_gone(struct sl_sandbox *sb, const char *reason)
 {
 	char msg[256];
-	size_t len;
 
 	snprintf(msg, sizeof(msg), "Runtime exited with error: %s", reason);
 	if (sb->state == SL_SB_STARTING) {
 		fail_init(sb, "exit", "Runtime.ExitError", msg, NULL, 0, 0);
 	} else if (sb->state == SL_SB_BUSY) {
-		char *body = sl_error_json("Runtime.ExitError", sb->inv->id, msg, &len);
-		end_invocation(sb, SL_INVOKE_RUNTIME_EXIT, "Runtime.ExitError", body, len, NULL, 0,
-			       true);
-		free(body);
+		end_exit(sb, "Runtime.ExitError", NULL, 0, NULL, 0, msg);
 	}
 	retire(sb);
 	close_channel(sb);
@@ -438,6 +489,8 @@ int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, s
 	sb->pid = pid;
 	sb->state = SL_SB_STARTING;
 	sb->timer = sl_check_alloc(evtimer_new(pool->ex->base, timer_cb, sb));
+	if (sb->oci_id)
+		sb->freeze_ev = sl_check_alloc(evtimer_new(pool->ex->base, freeze_cb, sb));
 	evutil_make_socket_nonblocking(sv[0]);
 	sb->chan = sl_check_alloc(bufferevent_socket_new(pool->ex->base, sv[0],
 							 BEV_OPT_CLOSE_ON_FREE));

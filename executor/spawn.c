@@ -10,8 +10,9 @@
  *   - the function's own variables (which may override the above);
  *   - Lambda's reserved variables, which the function cannot override: _HANDLER, AWS_REGION,
  *     AWS_DEFAULT_REGION, AWS_EXECUTION_ENV (not for provided.* runtimes),
- *     AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION=$LATEST, AWS_LAMBDA_INITIALIZATION_TYPE=
- *     on-demand, AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, LAMBDA_TASK_ROOT.
+ *     AWS_LAMBDA_FUNCTION_NAME, _MEMORY_SIZE, _VERSION=$LATEST, AWS_LAMBDA_INITIALIZATION_TYPE
+ *     (on-demand, or provisioned-concurrency for provisioned sandboxes, which also get the
+ *     longer init timeout: budget.c), AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, LAMBDA_TASK_ROOT.
  * Runtime command line: the function's command with the handler appended, or <code_dir>/bootstrap.
  *
  * The oci driver (oci.c) starts the same agent with the same environment and flags, seen from
@@ -113,7 +114,8 @@ static void env_reserved(struct strv *env, const struct sl_executor *ex,
 	env_set(env, sl_xasprintf("AWS_LAMBDA_FUNCTION_NAME=%s", fn->name));
 	env_set(env, sl_xasprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", fn->memory_mb));
 	env_set(env, sl_xstrdup("AWS_LAMBDA_FUNCTION_VERSION=$LATEST"));
-	env_set(env, sl_xstrdup("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand"));
+	env_set(env, sl_xasprintf("AWS_LAMBDA_INITIALIZATION_TYPE=%s", ex->start_provisioned ?
+				  "provisioned-concurrency" : "on-demand"));
 	env_set(env, sl_xasprintf("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fn->name));
 	char *stream = log_stream_name();
 	env_set(env, sl_xasprintf("AWS_LAMBDA_LOG_STREAM_NAME=%s", stream));
@@ -151,7 +153,7 @@ static void build_argv(struct strv *argv, const struct sl_executor *ex,
 	strv_push(argv, sl_xstrdup("--channel-fd"));
 	strv_push(argv, sl_xasprintf("%d", AGENT_CHANNEL_FD));
 	strv_push(argv, sl_xstrdup("--init-timeout-ms"));
-	strv_push(argv, sl_xasprintf("%d", fn->init_timeout_s * 1000));
+	strv_push(argv, sl_xasprintf("%d", sl_budget_init_timeout_s(ex, fn) * 1000));
 	strv_push(argv, sl_xstrdup("--"));
 	if (fn->command && fn->command[0]) {
 		for (char **a = fn->command; *a; a++)

@@ -30,9 +30,10 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 #define BASE FN ", " SRC ", " DST
 
 #define TOP_KEYS "listen, state_dir, log_level, log_format, idle_timeout_s, spool_max_bytes, " \
-	"spool_segment_bytes, functions, sources, triggers, destinations"
+	"spool_segment_bytes, executor_memory_mb, executor_queue_timeout_ms, executor_max_starting, " \
+	"functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
-	"max_concurrency, environment, sandbox"
+	"max_concurrency, environment, sandbox, provisioned_concurrency"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
 	"retry_max_ms, parallelization, on_failure"
@@ -343,6 +344,53 @@ static void test_long_value_quoted_short(void **state)
 	expect_error(json, "sluice.json: $.log_level: expected one of: error, warn, info, debug, "
 		     "got \"000000000000000000000000000000000000000000000000000000000000000000000000"
 		     "000...\"");
+}
+
+/* --- executor limits and provisioned concurrency ----------------------------------------- */
+
+static void test_executor_limits(void **state)
+{
+	(void)state;
+	struct sl_config *cfg = load_ok("{" BASE "}");
+	assert_int_equal(cfg->executor_memory_mb, 0);   /* 0: 80% of MemTotal, at start */
+	assert_int_equal(cfg->executor_queue_timeout_ms, 10000);
+	assert_int_equal(cfg->executor_max_starting, 8);
+	assert_int_equal(cfg->functions[0].provisioned_concurrency, 0);
+	sl_config_free(cfg);
+	cfg = load_ok("{'executor_memory_mb': 2048, 'executor_queue_timeout_ms': 1, "
+		      "'executor_max_starting': 1000, 'functions': {'hello': {'code': "
+		      "'examples/hello', 'max_concurrency': 3, 'provisioned_concurrency': 3}}}");
+	assert_int_equal(cfg->executor_memory_mb, 2048);
+	assert_int_equal(cfg->executor_queue_timeout_ms, 1);
+	assert_int_equal(cfg->executor_max_starting, 1000);
+	assert_int_equal(cfg->functions[0].provisioned_concurrency, 3);
+	sl_config_free(cfg);
+	expect_error("{'executor_memory_mb': 127}",
+		     "sluice.json: $.executor_memory_mb: expected an integer from 128 to 1048576, "
+		     "got 127");
+	expect_error("{'executor_memory_mb': 1048577}",
+		     "sluice.json: $.executor_memory_mb: expected an integer from 128 to 1048576, "
+		     "got 1048577");
+	expect_error("{'executor_queue_timeout_ms': 0}",
+		     "sluice.json: $.executor_queue_timeout_ms: expected an integer from 1 to "
+		     "3600000, got 0");
+	expect_error("{'executor_queue_timeout_ms': 3600001}",
+		     "sluice.json: $.executor_queue_timeout_ms: expected an integer from 1 to "
+		     "3600000, got 3600001");
+	expect_error("{'executor_max_starting': 0}",
+		     "sluice.json: $.executor_max_starting: expected an integer from 1 to 1000, "
+		     "got 0");
+	expect_error("{'executor_max_starting': 1001}",
+		     "sluice.json: $.executor_max_starting: expected an integer from 1 to 1000, "
+		     "got 1001");
+	expect_error("{'functions': {'hello': {'code': 'examples/hello', "
+		     "'provisioned_concurrency': -1}}}",
+		     "sluice.json: $.functions.hello.provisioned_concurrency: expected an integer "
+		     "from 0 to 1000, got -1");
+	expect_error("{'functions': {'hello': {'code': 'examples/hello', "
+		     "'provisioned_concurrency': 11}}}",
+		     "sluice.json: $.functions.hello.provisioned_concurrency: expected an integer "
+		     "from 0 to max_concurrency (10), got 11");
 }
 
 /* --- ranges and enums -------------------------------------------------------------------- */
@@ -683,7 +731,7 @@ static void test_error_truncation(void **state)
 			    "log_level, log_format, idle_timeout_s, spool_max_bytes, spo...");
 
 	/* Several lines: whole lines are kept, then a marker. */
-	char mid[200];
+	char mid[300];
 	assert_null(sl_config_load_text(text, strlen(text), "x.json", repo, mid, sizeof(mid)));
 	assert_non_null(strstr(mid, "$.a: unknown key"));
 	assert_null(strstr(mid, "$.b:"));
@@ -786,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_long_value_quoted_short),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_executor_limits),
 		cmocka_unit_test(test_bad_enum),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_missing_required),

@@ -135,6 +135,9 @@ static void test_oci_probe(void **state)
 	assert_non_null(strstr(o.payload, "\"tmp\":\"writable\""));
 	assert_int_equal(json_int_member(o.payload, "uid"), 0);
 	assert_int_equal(json_int_member(o.payload, "mem"), 256L << 20);
+	/* CPU in proportion to memory: 1769 MB = one vCPU */
+	assert_int_equal(json_int_member(o.payload, "cpu_period"), 100000);
+	assert_int_equal(json_int_member(o.payload, "cpu_quota"), 100000L * 256 / 1769);
 	assert_int_equal(json_int_member(o.payload, "net"), 7);   /* curl: could not connect */
 	snprintf(want, sizeof(want), "\"host\":\"%s1-%d\"", oci.prefix, (int)getpid());
 	assert_non_null(strstr(o.payload, want));
@@ -183,6 +186,122 @@ static void test_oci_free_busy(void **state)
 	assert_int_equal(bundles_left(), 0);
 }
 
+/* A file of container ID's cgroup for controller ctrl, found as the kernel shows it:
+ * /proc/<container init pid (runc state)>/cgroup. Returns its text (static) or NULL. */
+static const char *ctr_cgroup_read(const char *id, const char *ctrl, const char *file)
+{
+	static char text[4096];
+	char cmd[256], line[1024], path[1536];
+	long pid = -1;
+	FILE *p, *f;
+
+	snprintf(cmd, sizeof(cmd), "runc state '%s' 2>/dev/null", id);
+	assert_non_null(p = popen(cmd, "r"));
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "\"pid\":"))
+			pid = strtol(strstr(line, "\"pid\":") + 6, NULL, 10);
+	pclose(p);
+	if (pid <= 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+	assert_non_null(f = fopen(path, "r"));
+	path[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *dir = c ? strchr(c + 1, ':') : NULL;
+		if (!dir || (size_t)(dir - c - 1) != strlen(ctrl) || strncmp(c + 1, ctrl, strlen(ctrl)))
+			continue;
+		dir[strcspn(dir, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/%s", ctrl, dir + 1, file);
+	}
+	fclose(f);
+	if (!path[0] || !(f = fopen(path, "r")))
+		return NULL;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static long ctr_cgroup_long(const char *id, const char *ctrl, const char *file)
+{
+	const char *text = ctr_cgroup_read(id, ctrl, file);
+
+	return text ? strtol(text, NULL, 10) : -1;
+}
+
+/* The runtime is killed by the memory cgroup's OOM killer: Runtime.OutOfMemory, Max Memory Used
+ * at the limit, and the next invocation gets a fresh sandbox. */
+static void test_oci_oom(void **state)
+{
+	struct xt *t = *state;
+	struct outcome a, b;
+	char want[256];
+
+	oci_fn(t, "ocioom", "oci-oom")->memory_mb = 128;
+	xt_start(t);
+	xt_invoke(t, "ocioom", "{\"oom\":1}", &a);
+	xt_wait(t, &a);
+	assert_int_equal(a.status, SL_INVOKE_RUNTIME_EXIT);
+	assert_string_equal(a.error_type, "Runtime.OutOfMemory");
+	snprintf(want, sizeof(want), "{\"errorType\":\"Runtime.OutOfMemory\",\"errorMessage\":"
+		 "\"RequestId: %s Error: Runtime exited with error: signal: killed\"}", a.id);
+	assert_string_equal(a.payload, want);
+	char *log = xt_log(t);
+	char *report = xt_line(log, "REPORT RequestId");
+	assert_non_null(report);
+	assert_non_null(strstr(report, "Memory Size: 128 MB\tMax Memory Used: 128 MB\t"));
+	assert_non_null(strstr(report, "\tStatus: error\tError Type: Runtime.OutOfMemory"));
+	free(report);
+	free(log);
+	xt_invoke(t, "ocioom", "{}", &b);
+	xt_wait(t, &b);
+	assert_int_equal(b.status, SL_INVOKE_OK);
+	snprintf(want, sizeof(want), "{\"host\":\"%s2-%d\"}", oci.prefix, (int)getpid());
+	assert_string_equal(b.payload, want);
+	assert_int_equal(containers_left(), 1);
+	outcome_release(&a);
+	outcome_release(&b);
+}
+
+/* An idle sandbox is frozen: its background busy loop gets no CPU; the next invocation thaws
+ * it; a frozen sandbox is still reaped when idle too long. */
+static void test_oci_freeze(void **state)
+{
+	struct xt *t = *state;
+	struct outcome a, b;
+	char id[96];
+
+	oci_fn(t, "ociburn", "oci-burn");
+	snprintf(id, sizeof(id), "%s1-%d", oci.prefix, (int)getpid());
+	xt_start(t);
+	xt_invoke(t, "ociburn", "{}", &a);
+	xt_wait(t, &a);
+	assert_int_equal(a.status, SL_INVOKE_OK);
+	xt_run_for(t, 200);
+	const char *fs = ctr_cgroup_read(id, "freezer", "freezer.state");
+	assert_non_null(fs);
+	if (!strstr(fs, "FROZEN"))
+		xt_fail_msg(fs);
+	long u0 = ctr_cgroup_long(id, "cpuacct", "cpuacct.usage");
+	xt_run_for(t, 1000);
+	long u1 = ctr_cgroup_long(id, "cpuacct", "cpuacct.usage");
+	assert_true(u0 > 0);
+	assert_int_equal(u1, u0);   /* not one nanosecond while frozen */
+	t->cfg.idle_timeout_s = 1;  /* read when the sandbox next goes idle */
+	xt_invoke(t, "ociburn", "{}", &b);
+	xt_wait(t, &b);
+	assert_int_equal(b.status, SL_INVOKE_OK);
+	assert_string_equal(b.payload, "{\"ok\":1}");
+	assert_true(ctr_cgroup_long(id, "cpuacct", "cpuacct.usage") > u1);   /* it ran again */
+	char *log = xt_log(t);
+	assert_int_equal(xt_count(log, "Init Duration"), 1);   /* the same, warm sandbox */
+	free(log);
+	xt_run_for(t, 3500);   /* idle timeout + stop: the frozen sandbox goes */
+	assert_int_equal(containers_left(), 0);
+	outcome_release(&a);
+	outcome_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +310,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oci_timeout_then_fresh, oci_setup,
 						oci_teardown),
 		cmocka_unit_test_setup_teardown(test_oci_free_busy, oci_setup, oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_oom, oci_setup, oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_freeze, oci_setup, oci_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
