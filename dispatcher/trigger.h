@@ -10,10 +10,11 @@
  * until the batch is resolved: no reordering within a lane. For aws payloads of schedule sources
  * the batch size is 1 (EventBridge sends one event per invoke).
  *
- * Outcome, handled in one place: success -> every event of the batch is done. Any failure
- * (function error, timeout, runtime exit, init error, throttled, response too large) -> retried
- * after a capped exponential backoff with full jitter (backoff.h), up to max_retry_attempts
- * retries; a throttle counts as an attempt for now. Then one failure record (failure_record.h:
+ * Outcome, handled in one place: success -> every event of the batch is done. A throttle (no
+ * sandbox could be had) -> retried after backoff without counting as an attempt: the function
+ * did not run (Lambda's rule). Any failure (function error, timeout, runtime exit, init error,
+ * response too large) -> retried after a capped exponential backoff with full jitter
+ * (backoff.h), up to max_retry_attempts retries. Then one failure record (failure_record.h:
  * Lambda's destination-record shape: requestContext.condition "RetryAttemptsExhausted",
  * approximateInvokeCount, responseContext, the error, the batch's positions and its events) is
  * written to the on-failure destination, and once it is stored the events are done. A batch that

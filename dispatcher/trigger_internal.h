@@ -60,7 +60,8 @@ struct tr_batch {
 	char *payload;
 	size_t payload_len;
 	enum tr_stage stage;
-	unsigned attempts;            /* invokes made */
+	unsigned attempts;            /* invokes made (throttled ones are not invokes) */
+	unsigned throttles;           /* invokes the executor refused for lack of a sandbox */
 	unsigned store_attempts;      /* failure-record stores tried */
 	struct event *timer;          /* retry backoff */
 	char *request_id;             /* of the last invoke */
@@ -119,6 +120,7 @@ void tr_batch_free(struct tr_batch *b);
 enum tr_outcome {
 	TR_INVOKED,                   /* the function returned a response */
 	TR_INVOKE_FAILED,             /* any failed attempt: retry or give up */
+	TR_THROTTLED,                 /* no sandbox: retry, not counted as an attempt */
 	TR_UNDELIVERABLE,             /* permanent: give up without (more) invokes */
 	TR_EXECUTOR_GONE,             /* the executor refuses work: abandon, keep uncommitted */
 	TR_STORED,                    /* failure record durably stored */

@@ -145,9 +145,8 @@ static void on_invoke_result(void *arg, const struct sl_invoke_result *res)
 	b->fail_name = sl_xstrdup(res->error_type ? res->error_type :
 				  sl_failure_status_name(res->status));
 	sl_failure_error_of(res, &b->error_type, &b->error_message);
-	/* Every failure class, throttling included, is one failed attempt for now (Lambda does not
-	 * count throttles against MaximumRetryAttempts; a later change may). */
-	tr_handle(b, TR_INVOKE_FAILED, (int)res->status);
+	tr_handle(b, res->status == SL_INVOKE_THROTTLED ? TR_THROTTLED : TR_INVOKE_FAILED,
+		  (int)res->status);
 }
 
 /* The executor refused to start the invocation. */

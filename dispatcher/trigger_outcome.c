@@ -2,6 +2,8 @@
  *
  *   TR_INVOKED         -> every event done
  *   TR_INVOKE_FAILED   -> retry after backoff while attempts <= max_retry_attempts, else give up
+ *   TR_THROTTLED       -> retry after backoff; the function did not run, so, as in Lambda, it
+ *                         does not count against max_retry_attempts
  *   TR_UNDELIVERABLE   -> give up at once (retrying cannot help)
  *   TR_EXECUTOR_GONE   -> abandon: events stay uncommitted, redelivered after a restart
  *   TR_STORED          -> the failure record is durable: every event done
@@ -166,6 +168,19 @@ static void retry_invoke(struct tr_batch *b)
 		b->fail_name, b->attempts, max_attempts(t), when);
 }
 
+static void retry_throttled(struct tr_batch *b)
+{
+	struct sl_trigger *t = b->t;
+	char when[32];
+
+	b->attempts--; /* the invocation never ran */
+	b->throttles++;
+	format_delay(backoff(b, TR_RETRY_WAIT, b->throttles), when, sizeof(when));
+	t->stats.retries++;
+	sl_warn(t->tag, "batch of %zu throttled: %s Retrying in %s, not counted as an attempt.",
+		b->b.n, b->error_message ? b->error_message : b->fail_name, when);
+}
+
 static void retry_store(struct tr_batch *b, int status)
 {
 	struct sl_trigger *t = b->t;
@@ -197,6 +212,12 @@ void tr_handle(struct tr_batch *b, enum tr_outcome outcome, int status)
 			retry_invoke(b);
 		else
 			give_up(b, SL_FAILURE_RETRIES_EXHAUSTED);
+		return;
+	case TR_THROTTLED:
+		if (t->draining)
+			tr_batch_abandon(b);
+		else
+			retry_throttled(b);
 		return;
 	case TR_UNDELIVERABLE:
 		give_up(b, SL_FAILURE_NOT_DELIVERABLE);

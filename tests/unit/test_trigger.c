@@ -537,6 +537,34 @@ static void test_function_timeout_is_a_failure(void **state)
 	stop(fx);
 }
 
+/* A busy function throttles lanes that cannot get a sandbox: they are retried without using
+ * up max_retry_attempts (0 here), so nothing is dead-lettered. */
+static void test_throttles_are_not_attempts(void **state)
+{
+	struct fixture *fx = *state;
+	const char *keys[] = { "k1", "k2", "k3", "k4", "k5", "k6" };
+	struct sl_function_stats st;
+
+	snprintf(fx->env_sleep, sizeof(fx->env_sleep), "SLEEP_S=0.3");
+	fx->fn.max_concurrency = 1;
+	fx->tcfg.max_retry_attempts = 0;
+	fx->tcfg.parallelization = 6;
+	fx->tcfg.batch_size = 1;
+	fx->tcfg.max_batching_window_ms = 0;
+	start(fx);
+	sl_executor_set_queue_limit(fx->ex, 1);
+	for (int p = 1; p <= 6; p++)
+		offer(fx, "", p, keys[p - 1], "sleepy");
+	want_done = 6;
+	assert_true(run_until(fx, all_done, 30000));
+	sl_executor_function_stats(fx->ex, 0, &st);
+	assert_true(st.invocations[SL_INVOKE_THROTTLED] > 0);
+	assert_int_equal(st.invocations[SL_INVOKE_OK], 6);
+	assert_int_equal(stats(fx).events_dead_lettered, 0);
+	assert_true(stats(fx).retries >= st.invocations[SL_INVOKE_THROTTLED]);
+	stop(fx);
+}
+
 static void test_drain_leaves_pending_uncommitted(void **state)
 {
 	struct fixture *fx = *state;
@@ -674,6 +702,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_function_timeout_is_a_failure, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_throttles_are_not_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_leaves_pending_uncommitted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure_refuses_then_resumes, setup,
