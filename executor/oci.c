@@ -152,7 +152,11 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 	static const char *const masked[] = {
 		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-		"/proc/scsi", NULL };
+		"/proc/scsi",
+		/* the host's /etc is shared read-only, and the container's root is uid 0 (owner of
+		 * these): /dev/null (files) or an empty read-only tmpfs (dirs) over its secrets */
+		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private",
+		NULL };
 	static const char *const readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 						"/proc/sysrq-trigger", NULL };
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
