@@ -37,7 +37,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_BINS:= $(HELPER_SRCS:tests/lib/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test bench bench-core check clean deps-run deps-test
+.PHONY: all run test bench bench-core bench-containers check clean deps-run deps-test
 all: $(BUILD)/sluice $(BUILD)/sluice-init
 
 $(BUILD)/obj/%.o: %.c
@@ -94,10 +94,13 @@ test: deps-test
 .PHONY: tests
 tests: $(BUILD)/sluice $(BUILD)/sluice-init $(UNIT_BINS) $(HELPER_BINS)
 
-bench: bench-core
+bench: bench-core bench-containers
 bench-core: deps-test
 	@$(MAKE) --no-print-directory MODE=release all tests $(BENCH_BINS)
 	@sh bench/core.sh build/release
+bench-containers: deps-test
+	@$(MAKE) --no-print-directory MODE=release all $(BENCH_BINS)
+	@sh bench/containers.sh build/release
 
 # Fails when the committed schema or configuration reference drifted from the property tables.
 check: all
