@@ -26,6 +26,7 @@
 #include "executor/pool.h"
 
 #include "config/config.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,7 @@
 #define OCI_CPU_PERIOD 100000 /* us; quota = period * memory_mb / 1769: Lambda's 1 vCPU */
 #define OCI_CPU_MB 1769
 #define OCI_CPU_MIN_QUOTA 1000
+#define OCI_RUNC_WAIT_MS 5000 /* longest a runc helper command (kill, delete) may take */
 #define OCI_NEEDS_RUNC "oci sandbox needs runc; install the runc package"
 
 extern char **environ;
@@ -304,6 +307,27 @@ out:
 	return rc;
 }
 
+/* Reap a runc command, killing it if it has not finished within OCI_RUNC_WAIT_MS: a stuck runc
+ * must not stall the loop (these calls are synchronous) or hang shutdown. */
+static int wait_runc(pid_t pid, char *const argv[], int *st)
+{
+	for (int waited = 0; waited < OCI_RUNC_WAIT_MS; waited += 10) {
+		pid_t r = waitpid(pid, st, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		usleep(10000);
+	}
+	sl_warn("executor", "runc %s %s did not finish within %d ms; killed it", argv[1],
+		argv[2] ? argv[2] : "", OCI_RUNC_WAIT_MS);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
 int sl_oci_runc(const char *runc, char *const args[])
 {
 	char *argv[8] = { "runc" };
@@ -321,9 +345,8 @@ int sl_oci_runc(const char *runc, char *const args[])
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return -rc;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+	if ((rc = wait_runc(pid, argv, &st)) < 0)
+		return rc;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
