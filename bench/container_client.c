@@ -11,39 +11,10 @@
  * Prints one JSON object (latencies in microseconds) on stdout; exit 1 if any request failed.
  */
 #include "bench/http1.h"
+#include "bench/stats.h"
 
 #include <pthread.h>
 #include <time.h>
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
-}
-
-static void print_stats(const char *name, double *v, size_t n, unsigned errors, double wall_us)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	printf("{\"test\":\"%s\",\"n\":%zu,\"errors\":%u,\"min_us\":%.1f,\"p50_us\":%.1f,"
-	       "\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"wall_us\":%.1f}\n", name, n, errors,
-	       n ? v[0] : 0, n ? pct(v, n, 50) : 0, n ? pct(v, n, 90) : 0, n ? pct(v, n, 99) : 0,
-	       n ? v[n - 1] : 0, wall_us);
-}
 
 static int answer_ok(const struct response *res)
 {
@@ -73,7 +44,7 @@ static int cmd_paced(const char *hostport, const char *path, long n, long warmup
 			v[i - warmup] = dt;
 		free(res.body);
 	}
-	print_stats("paced", v, (size_t)n, errors, 0);
+	print_stats("paced", v, (size_t)n, errors, -1);
 	free(v);
 	return errors ? 1 : 0;
 }

@@ -83,28 +83,7 @@ cleanup() {
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-say() { echo "bench: $*" >&2; }
-port() { python3 "$root/tests/lib/h.py" port; }
-
-# best_of NAME CMD...: as in core.sh, run CMD $runs times, keep the run with the median p50
-best_of() {
-	name=$1; shift
-	: >"$work/$name.runs"
-	i=0
-	while [ $i -lt "$runs" ]; do
-		"$@" >>"$work/$name.runs"
-		i=$((i + 1))
-	done
-	python3 - "$work/$name.runs" >"$work/$name.json" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-rows.sort(key=lambda r: r["p50_us"])
-best = dict(rows[len(rows) // 2])
-best["p50_runs_us"] = [r["p50_us"] for r in rows]
-print(json.dumps(best))
-PY
-	say "$name: $(cat "$work/$name.json")"
-}
+. "$root/bench/lib.sh"
 
 # ---- the daemon: K process + K oci cold functions, B + B burst functions, one warm per driver ----
 p=$(port)
