@@ -25,10 +25,8 @@ static void add_node_fn(struct xt *t)
 	char entry[PATH_MAX + 64];
 
 	ric_entry(entry, sizeof(entry));
-	if (!entry[0]) {
-		fprintf(stdout, "aws-lambda-ric or node not available (sh tools/ric.sh builds it)\n");
-		skip();
-	}
+	if (!entry[0]) /* make test installs both: missing means the set-up is broken */
+		fail_msg("aws-lambda-ric or node not available (sh tools/ric.sh builds it)");
 	struct sl_function_config *fn = xt_fn(t, "node-echo", NULL);
 	fn->runtime = (free(fn->runtime), sl_xstrdup("nodejs20.x"));
 	fn->handler = (free(fn->handler), sl_xstrdup("index.handler"));
