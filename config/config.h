@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
-enum sl_sandbox_kind { SL_SANDBOX_PROCESS = 0, SL_SANDBOX_OCI };
+enum sl_sandbox_kind { SL_SANDBOX_PROCESS = 0, SL_SANDBOX_OCI, SL_SANDBOX_DOCKER };
 
 struct sl_function_config {
 	char *name;
@@ -56,6 +56,8 @@ struct sl_function_config {
 	enum sl_sandbox_kind sandbox; /* driver, default process */
 	int provisioned_concurrency; /* sandboxes kept initialised and warm, 0..max_concurrency,
 				      * default 0 */
+	char *image;              /* docker: the container image, default
+				   * "localhost/sluice/base:latest" (docker/Containerfile) */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
@@ -112,6 +114,8 @@ struct sl_config {
 				   * 0 (the default) means 80% of the host's MemTotal */
 	int executor_queue_timeout_ms; /* longest wait for a sandbox, 1..3600000, default 10000 */
 	int executor_max_starting; /* sandboxes initialising at once, 1..1000, default 8 */
+	char *docker_socket;      /* absolute path of the Docker Engine API socket, default
+				   * "/var/run/docker.sock" */
 
 	/* Entries in file order; arrays are NULL when the count is 0. */
 	struct sl_function_config *functions; size_t n_functions;

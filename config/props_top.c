@@ -15,9 +15,10 @@
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
-static const char *const sandbox_kinds[] = { "process", "oci", NULL };
+static const char *const sandbox_kinds[] = { "process", "oci", "docker", NULL };
 
-_Static_assert(SL_SANDBOX_PROCESS == 0 && SL_SANDBOX_OCI == 1, "sandbox_kinds order");
+_Static_assert(SL_SANDBOX_PROCESS == 0 && SL_SANDBOX_OCI == 1 && SL_SANDBOX_DOCKER == 2,
+	       "sandbox_kinds order");
 _Static_assert(sizeof(enum sl_sandbox_kind) == sizeof(int), "ENUM rows store an int");
 
 #define ENV_NAME(n) #n,
@@ -66,6 +67,11 @@ const struct sl_prop sl_props_top[] = {
 	  .max = 1000, .offset = TOP(executor_max_starting),
 	  .help = "Most sandboxes initialising at once across all functions (burst limit); "
 		  "further cold starts wait." },
+	{ .name = "docker_socket", .type = SL_PROP_STRING, .flags = SL_PROP_PATH,
+	  .def = "\"/var/run/docker.sock\"", .min = 1, .max = 107, .offset = TOP(docker_socket),
+	  .help = "Unix socket of the Docker Engine API (Docker, or Podman's `podman system "
+		  "service`) that `docker` sandboxes are run through. The engine must run on this "
+		  "host: sandboxes are frozen and measured through their cgroups." },
 	{ .name = "functions", .type = SL_PROP_SECTION, .def = "{}",
 	  .section = &sl_section_functions,
 	  .help = "Functions by name: what to run and how much of the machine it may use." },
@@ -123,12 +129,19 @@ const struct sl_prop sl_props_function[] = {
 		  "(development, no isolation); `oci` is a container run by runc (needs the "
 		  "runc binary): read-only root with the host's /usr and /etc, code at /var/task, "
 		  "a 512 MB tmpfs at /tmp, no network, no capabilities, memory_mb as the memory "
-		  "limit." },
+		  "limit; `docker` is the same container through the Docker Engine API "
+		  "(docker_socket), on the function's image." },
 	{ .name = "provisioned_concurrency", .type = SL_PROP_INT, .def = "0", .min = 0,
 	  .max = 1000, .offset = FN(provisioned_concurrency),
 	  .help = "Sandboxes started and initialised when the daemon starts, before any "
 		  "invocation (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, init "
 		  "timeout max(130 s, timeout_s)), never stopped as idle and replaced when they "
 		  "die; at most max_concurrency. Others are started on demand." },
+	{ .name = "image", .type = SL_PROP_STRING, .def = "\"localhost/sluice/base:latest\"",
+	  .min = 1, .max = 255, .offset = FN(image),
+	  .help = "Container image of a `docker` sandbox; it must exist in the engine (no pull). "
+		  "The host's /usr and /etc are mounted read-only over it, as for `oci`; the "
+		  "default is the skeleton image `make docker-image` builds from "
+		  "docker/Containerfile." },
 	{ .name = NULL }
 };

@@ -2,6 +2,7 @@
 #include "executor/executor.h"
 
 #include "config/config.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "executor/pool.h"
@@ -154,8 +155,13 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 	TAILQ_INIT(&ex->deferred);
 	ex->n_pools = cfg->n_functions;
 	ex->pools = sl_xcalloc(cfg->n_functions, sizeof(*ex->pools));
-	for (size_t i = 0; i < cfg->n_functions; i++)
+	for (size_t i = 0; i < cfg->n_functions; i++) {
 		pool_init(ex, &ex->pools[i], &cfg->functions[i]);
+		if (cfg->functions[i].sandbox == SL_SANDBOX_DOCKER && !ex->http)
+			ex->http = sl_http_client_new(base);
+	}
+	if (ex->http)
+		sl_docker_check(ex);
 	ex->sig_chld = sl_check_alloc(evsignal_new(base, SIGCHLD, sigchld_cb, ex));
 	ex->defer_ev = sl_check_alloc(event_new(base, -1, 0, defer_cb, ex));
 	ex->done_ev = sl_check_alloc(event_new(base, -1, 0, done_cb, ex));
@@ -259,6 +265,7 @@ void sl_executor_free(struct sl_executor *ex)
 		TAILQ_REMOVE(&ex->deferred, inv, link);
 		sl_inv_free(inv);
 	}
+	sl_http_client_free(ex->http);   /* after the sandboxes: they cancel their calls */
 	sl_budget_free(ex);
 	event_free(ex->sig_chld);
 	event_free(ex->defer_ev);

@@ -7,7 +7,7 @@
  * of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
  * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
  * has its own pid, network (loopback only: no network), ipc, uts and mount namespaces, no
- * capabilities, no new privileges, nofile 1024, memory (and memory+swap) limited to memory_mb,
+ * capabilities, no new privileges, uid and gid 993 (Lambda's function user; /tmp is 1777), nofile 1024, memory (and memory+swap) limited to memory_mb,
  * at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
  * of 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms), and the cgroup path "sluice/<id>" (relative: below runc's own cgroup).
  *
@@ -43,12 +43,6 @@
 #include <unistd.h>
 
 #define OCI_CHANNEL_FD 3
-#define OCI_PIDS_LIMIT 1024
-#define OCI_NOFILE 1024       /* root here lacks CAP_SYS_RESOURCE: keep under the hard limit */
-#define OCI_TMP_SIZE "size=512m"
-#define OCI_CPU_PERIOD 100000 /* us; quota = period * memory_mb / 1769: Lambda's 1 vCPU */
-#define OCI_CPU_MB 1769
-#define OCI_CPU_MIN_QUOTA 1000
 #define OCI_RUNC_WAIT_MS 5000 /* longest a runc helper command (kill, delete) may take */
 #define OCI_NEEDS_RUNC "oci sandbox needs runc; install the runc package"
 
@@ -98,7 +92,7 @@ static const struct oci_mount std_mounts[] = {
 	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" } },
 	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" } },
 	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "nosuid", "noexec", "nodev", "relatime", "ro" } },
-	{ "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777", OCI_TMP_SIZE } },
+	{ "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777", "size=" SL_CTR_TMP_SIZE } },
 };
 
 static json_t *mount_json(const char *dst, const char *type, const char *src,
@@ -115,11 +109,8 @@ static json_t *mounts_json(const struct sl_executor *ex, const struct sl_functio
 {
 	static const char *const ro_bind[] = { "rbind", "ro", "nosuid", "nodev", NULL };
 	json_t *a = json_array();
-	char *agent_dir = sl_xstrdup(ex->agent_path);
-	char *slash = strrchr(agent_dir, '/');
+	char *agent_dir = sl_agent_dir(ex);
 
-	if (slash)
-		*(slash == agent_dir ? slash + 1 : slash) = '\0';
 	for (size_t i = 0; i < sizeof(std_mounts) / sizeof(std_mounts[0]); i++)
 		json_array_append_new(a, mount_json(std_mounts[i].dst, std_mounts[i].type,
 						    std_mounts[i].src, std_mounts[i].opts));
@@ -133,17 +124,17 @@ static json_t *mounts_json(const struct sl_executor *ex, const struct sl_functio
 
 static json_t *process_json(const struct sl_executor *ex, const struct sl_function_config *fn)
 {
-	char **argv = sl_agent_argv(ex, fn, true), **env = sl_agent_env(ex, fn, true);
+	char **argv = sl_agent_argv(ex, fn), **env = sl_agent_env(ex, fn);
 	json_t *p = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b,"
 			      " s:{s:[], s:[], s:[], s:[], s:[]}, s:[{s:s, s:i, s:i}]}",
-			      "terminal", 0, "user", "uid", 0, "gid", 0,
+			      "terminal", 0, "user", "uid", SL_CTR_UID, "gid", SL_CTR_UID,
 			      "args", str_array((const char *const *)argv),
 			      "env", str_array((const char *const *)env),
 			      "cwd", SL_OCI_TASK_ROOT, "noNewPrivileges", 1,
 			      "capabilities", "bounding", "effective", "permitted", "inheritable",
 			      "ambient",
-			      "rlimits", "type", "RLIMIT_NOFILE", "hard", OCI_NOFILE,
-			      "soft", OCI_NOFILE);
+			      "rlimits", "type", "RLIMIT_NOFILE", "hard", SL_CTR_NOFILE,
+			      "soft", SL_CTR_NOFILE);
 
 	sl_strv_free(argv);
 	sl_strv_free(env);
@@ -156,14 +147,13 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
 		"/proc/scsi",
-		/* the host's /etc is shared read-only, and the container's root is uid 0 (owner of
-		 * these): /dev/null (files) or an empty read-only tmpfs (dirs) over its secrets */
+		/* the host's /etc is shared read-only: its secrets are hidden even from a function
+		 * that gained root (defence in depth; uid 993 cannot read them anyway) */
 		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private",
 		NULL };
 	static const char *const readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 						"/proc/sysrq-trigger", NULL };
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
-	json_int_t quota = (json_int_t)OCI_CPU_PERIOD * fn->memory_mb / OCI_CPU_MB;
 	char *cgroup = sl_xasprintf("sluice/%s", id);
 	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
 			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}, s:s, s:o, s:o}",
@@ -171,9 +161,9 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 			      "type", "uts", "type", "mount",
 			      "resources", "devices", "allow", 0, "access", "rwm",
 			      "memory", "limit", mem, "swap", mem,
-			      "pids", "limit", (json_int_t)OCI_PIDS_LIMIT,
-			      "cpu", "quota", quota < OCI_CPU_MIN_QUOTA ? OCI_CPU_MIN_QUOTA : quota,
-			      "period", (json_int_t)OCI_CPU_PERIOD,
+			      "pids", "limit", (json_int_t)SL_CTR_PIDS_LIMIT,
+			      "cpu", "quota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
+			      "period", (json_int_t)SL_CTR_CPU_PERIOD_US,
 			      "cgroupsPath", cgroup,
 			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly));
 
@@ -237,6 +227,11 @@ static int write_bundle(const struct sl_executor *ex, const struct sl_function_c
 		if (symlink(target, path) != 0)
 			return -errno;
 	}
+	/* runc gives a tmpfs the mode of the directory it is mounted on: /tmp must be 1777 for
+	 * the unprivileged user */
+	snprintf(path, sizeof(path), "%s/rootfs/tmp", dir);
+	if (chmod(path, 01777) != 0)
+		return -errno;
 	json_t *cfg = config_json(ex, fn, id);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
@@ -348,6 +343,13 @@ int sl_oci_runc(const char *runc, char *const args[])
 	if ((rc = wait_runc(pid, argv, &st)) < 0)
 		return rc;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+long sl_ctr_cpu_quota_us(int memory_mb)
+{
+	long quota = (long)SL_CTR_CPU_PERIOD_US * memory_mb / SL_CTR_CPU_MB;
+
+	return quota < SL_CTR_CPU_MIN_QUOTA_US ? SL_CTR_CPU_MIN_QUOTA_US : quota;
 }
 
 void sl_oci_kill(const struct sl_sandbox *sb)

@@ -1,9 +1,11 @@
-/* Executor: the oci driver's cgroup side (cgroup v1) and the freezer.
+/* Executor: the container drivers' cgroup side (cgroup v1) and the freezer.
  *
- * Where a container's cgroups are. Its config.json gives the relative cgroupsPath "sluice/<id>",
- * which runc resolves per controller below its own cgroup; runc is our child, so that is ours:
- * /sys/fs/cgroup/<controller>/<our path from /proc/self/cgroup>/sluice/<id>. (The same path
- * /proc/<container init pid>/cgroup shows; the oci tests check it that way.)
+ * Where a container's cgroups are. oci: its config.json gives the relative cgroupsPath
+ * "sluice/<id>", which runc resolves per controller below its own cgroup; runc is our child, so
+ * that is ours: /sys/fs/cgroup/<controller>/<our path from /proc/self/cgroup>/sluice/<id>. (The
+ * same path /proc/<container init pid>/cgroup shows; the oci tests check it that way.) docker:
+ * the engine chose the path, so it is read from /proc/<container init pid>/cgroup, the pid the
+ * engine's inspect gave (docker.c).
  *
  * Out of memory. When the agent reports that the runtime exited (or the agent is gone), the
  * container's memory.oom_control tells whether the memory cgroup's OOM killer killed something
@@ -34,10 +36,17 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-/* Our own path for controller ctrl in /proc/self/cgroup ("4:memory:/a/b" or "2:cpu,cpuacct:/"). */
-static int own_cgroup(const char *ctrl, char *out, size_t len)
+/* The cgroup path of process pid (0: ourselves) for controller ctrl in /proc/PID/cgroup
+ * ("4:memory:/a/b" or "2:cpu,cpuacct:/"). */
+static int proc_cgroup(pid_t pid, const char *ctrl, char *out, size_t len)
 {
-	FILE *f = fopen("/proc/self/cgroup", "r");
+	char file[64];
+
+	if (pid > 0)
+		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(file, sizeof(file), "/proc/self/cgroup");
+	FILE *f = fopen(file, "r");
 	char line[1024];
 	int rc = -ENOENT;
 
@@ -59,17 +68,27 @@ static int own_cgroup(const char *ctrl, char *out, size_t len)
 	return rc;
 }
 
+/* oci: below our own cgroup; docker: the cgroup of the container's init (-ESRCH until the
+ * driver knows its pid). */
 static int cgroup_path(const struct sl_sandbox *sb, const char *ctrl, const char *file,
 		       char *path, size_t len)
 {
-	char own[512];
+	char cg[512];
 	int rc;
 
+	if (sb->docker) {
+		if (sb->cgroup_pid <= 0)
+			return -ESRCH;
+		if ((rc = proc_cgroup(sb->cgroup_pid, ctrl, cg, sizeof(cg))) != 0)
+			return rc;
+		snprintf(path, len, CGROUP_ROOT "/%s%s/%s", ctrl, cg, file);
+		return 0;
+	}
 	if (!sb->oci_id)
 		return -EINVAL;
-	if ((rc = own_cgroup(ctrl, own, sizeof(own))) != 0)
+	if ((rc = proc_cgroup(0, ctrl, cg, sizeof(cg))) != 0)
 		return rc;
-	snprintf(path, len, CGROUP_ROOT "/%s%s/sluice/%s/%s", ctrl, own, sb->oci_id, file);
+	snprintf(path, len, CGROUP_ROOT "/%s%s/sluice/%s/%s", ctrl, cg, sb->oci_id, file);
 	return 0;
 }
 
@@ -122,11 +141,11 @@ void sl_oci_freeze(struct sl_sandbox *sb)
 {
 	int rc;
 
-	if (!sb->oci_id || sb->frozen || sb->reaped)
+	if (!sl_sandbox_in_container(sb) || sb->frozen || sb->reaped)
 		return;
 	if ((rc = freezer_set(sb, "FROZEN")) == 0)
 		sb->frozen = true;
-	else
+	else if (rc != -ESRCH)   /* a docker container whose pid is not known yet stays thawed */
 		sl_warn(sb->pool->tag, "sandbox %s: freeze: %s", sb->oci_id, strerror(-rc));
 }
 

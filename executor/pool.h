@@ -2,8 +2,9 @@
  *
  * Model. One sl_pool per configured function holds its sandboxes and its queue of invocations
  * waiting for one. A sandbox is one sluice-init process (the "process" driver, spawn.c: a plain
- * child; the "oci" driver, oci.c: PID 1 of a runc container, tracked through `runc run`) and
- * the channel to it; its state moves STARTING -> IDLE <-> BUSY -> STOPPING, and a STOPPING
+ * child; the "oci" driver, oci.c: PID 1 of a runc container, tracked through `runc run`; the
+ * "docker" driver, docker.c: PID 1 of a container the Docker Engine API runs, tracked through
+ * the API) and the channel to it; its state moves STARTING -> IDLE <-> BUSY -> STOPPING, and a STOPPING
  * sandbox is freed once its channel is closed and its process reaped. Sandboxes that are
  * STOPPING do not count against max_concurrency, so a crashed sandbox is replaced at once.
  *
@@ -33,7 +34,9 @@
 
 struct bufferevent;
 struct event;
+struct sl_docker_sandbox;
 struct sl_function_config;
+struct sl_http_client;
 
 #define SL_EXECUTOR_QUEUE_LIMIT 1000   /* waiting invocations per function */
 #define SL_SANDBOX_STOP_GRACE_S 2      /* a stopped agent is SIGKILLed after this */
@@ -41,6 +44,16 @@ struct sl_function_config;
 #define SL_SANDBOX_INIT_GRACE_S 5      /* backup timer past the init timeout */
 #define SL_OCI_TASK_ROOT "/var/task"   /* the code dir inside a container */
 #define SL_OCI_AGENT_DIR "/opt/sluice" /* the directory of sluice-init inside a container */
+/* Limits of a container sandbox, the same for oci and docker. */
+#define SL_CTR_UID 993                 /* Lambda's function user runs as 993 */
+#define SL_CTR_PIDS_LIMIT 1024
+#define SL_CTR_NOFILE 1024             /* root here lacks CAP_SYS_RESOURCE: under the hard limit */
+#define SL_CTR_TMP_SIZE "512m"         /* /tmp: Lambda's default ephemeral storage */
+#define SL_CTR_CPU_PERIOD_US 100000    /* quota = period * memory_mb / 1769: Lambda's 1 vCPU */
+#define SL_CTR_CPU_MB 1769
+#define SL_CTR_CPU_MIN_QUOTA_US 1000
+#define SL_DOCKER_CHANNEL_DIR "/run/sluice"                /* docker: bind-mounted socket dir */
+#define SL_DOCKER_CHANNEL SL_DOCKER_CHANNEL_DIR "/channel.sock"
 
 struct sl_log_tail {
 	size_t len;
@@ -74,11 +87,15 @@ struct sl_sandbox {
 	TAILQ_ENTRY(sl_sandbox) idle_link; /* pool->idle, while IDLE */
 	struct sl_pool *pool;
 	enum sl_sandbox_state state;
-	pid_t pid;                         /* the agent; oci: `runc run`, which waits for it */
+	pid_t pid;                         /* the agent; oci: `runc run`, which waits for it;
+					    * docker: 0 (the engine's child; docker.c tracks it) */
 	pid_t runtime_pid;                 /* its runtime (and process group), once known; for
 					    * oci a pid in the container's namespace: never used */
 	char *oci_id;                      /* oci: runc's container id, else NULL */
 	char *bundle;                      /* oci: the bundle dir, removed with the sandbox */
+	struct sl_docker_sandbox *docker;  /* docker: the container's state (docker.c), else NULL */
+	pid_t cgroup_pid;                  /* docker: host pid of the container's init, whose
+					    * cgroups are the container's; 0 until known */
 	bool reaped;
 	struct bufferevent *chan;          /* NULL once closed */
 	struct event *timer;               /* per state: init backstop, idle, deadline backstop, kill */
@@ -87,8 +104,8 @@ struct sl_sandbox {
 	bool init_reported;                /* Init Duration went into a REPORT line */
 	int in_cb;
 	bool close_pending;
-	bool frozen;                       /* oci: paused (runc pause) while IDLE */
-	struct event *freeze_ev;           /* oci: freezes an IDLE sandbox after the current turn */
+	bool frozen;                       /* container: frozen (cgroup freezer) while IDLE */
+	struct event *freeze_ev;           /* container: freezes an IDLE sandbox after this turn */
 	bool provisioned;                  /* kept warm: no idle reaping (budget.c) */
 };
 
@@ -116,6 +133,7 @@ struct sl_executor {
 	const struct sl_config *cfg;
 	char *agent_path;
 	char *runc_path;                   /* when some function uses the oci driver */
+	struct sl_http_client *http;       /* when some function uses the docker driver */
 	unsigned oci_seq;                  /* numbers container ids */
 	char region[64];
 	struct sl_pool *pools;
@@ -176,15 +194,25 @@ void sl_sandbox_stop(struct sl_sandbox *sb);
 /* Reap exited agents (SIGCHLD) and free what is finished. */
 void sl_sandbox_reap_all(struct sl_executor *ex);
 void sl_sandbox_destroy(struct sl_sandbox *sb);
+/* The sandbox runs in a container (oci, docker): killed and frozen through its driver and
+ * cgroups, never through its (in-container) pids. */
+bool sl_sandbox_in_container(const struct sl_sandbox *sb);
+/* docker.c's hooks: the agent connected (fd: our end of the channel, taken over); the container
+ * is gone, reason (or NULL) saying why when the sandbox still owed something. sb may be freed
+ * by sl_sandbox_exited. */
+void sl_sandbox_attach(struct sl_sandbox *sb, int fd);
+void sl_sandbox_exited(struct sl_sandbox *sb, const char *reason);
 
 /* spawn.c: the process driver. */
 int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, int chan_fd,
 		   pid_t *pid);
-/* The agent's environment and argv (NULL-terminated, owned: sl_strv_free), as the process
- * driver (oci false) or a container (oci true) sees them. */
-char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci);
-char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci);
+/* The agent's environment and argv (NULL-terminated, owned: sl_strv_free), as the function's
+ * sandbox driver runs it (paths inside a container for oci and docker). */
+char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn);
+char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn);
 void sl_strv_free(char **v);
+/* The directory of sluice-init on the host (mounted at SL_OCI_AGENT_DIR); caller frees. */
+char *sl_agent_dir(const struct sl_executor *ex);
 /* Own process group, no blocked signals, default dispositions. */
 int sl_spawn_attrs(posix_spawnattr_t *attr);
 
@@ -195,6 +223,8 @@ int sl_oci_find_runc(char **path);
  * the container's fd 3. On success *pid is runc's and sb->oci_id, sb->bundle are set; on
  * failure msg says why and nothing is left behind. */
 int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen);
+/* The CFS quota per SL_CTR_CPU_PERIOD_US of a container with memory_mb (at least the minimum). */
+long sl_ctr_cpu_quota_us(int memory_mb);
 /* `runc kill ID KILL` (waits for the command, not for the container). */
 void sl_oci_kill(const struct sl_sandbox *sb);
 /* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */
@@ -202,7 +232,20 @@ void sl_oci_cleanup(struct sl_sandbox *sb);
 /* Run `runc ARGS...` with every stdio on /dev/null and wait for it; its exit status or -errno. */
 int sl_oci_runc(const char *runc, char *const args[]);
 
-/* oci_cgroup.c: the container's cgroups (v1) and the freezer. */
+/* docker.c: the docker driver (Docker Engine API over its unix socket, asynchronous). */
+/* Start creating the container; the rest happens from the loop (sl_sandbox_attach once its
+ * agent connects, sl_sandbox_exited once it is gone). 0, or -errno with msg. */
+int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen);
+/* Kill the container (asynchronous; it is removed once it exited). */
+void sl_docker_kill(struct sl_sandbox *sb);
+/* Synchronously remove the container if it is not yet gone, then free the docker state and its
+ * dir (shutdown and free paths). */
+void sl_docker_destroy(struct sl_sandbox *sb);
+/* Whether the engine answers and has each docker function's image; logs a warning per problem
+ * (the daemon still starts: the engine may come later). */
+void sl_docker_check(struct sl_executor *ex);
+
+/* oci_cgroup.c: a container's cgroups (v1) and the freezer (oci and docker). */
 /* Read FILE of the container's cgroup for controller ctrl (NUL-terminated); 0 or -errno. */
 int sl_oci_cgroup_read(const struct sl_sandbox *sb, const char *ctrl, const char *file,
 		       char *buf, size_t len);

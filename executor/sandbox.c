@@ -35,16 +35,24 @@ static void arm_timer(struct sl_sandbox *sb, int seconds)
 	evtimer_add(sb->timer, &tv);
 }
 
+bool sl_sandbox_in_container(const struct sl_sandbox *sb)
+{
+	return sb->oci_id || sb->docker;
+}
+
 /* SIGKILL the agent, and the runtime's process group: a runtime's own children do not get the
- * agent's death signal. A container is killed through runc (its runtime_pid is a pid in the
- * container's namespace, and killing runc would orphan the container). */
+ * agent's death signal. A container is killed through its driver (its runtime_pid is a pid in
+ * the container's namespace, and killing runc would orphan the container). */
 static void kill_sandbox(struct sl_sandbox *sb)
 {
 	if (sb->reaped)
 		return;
-	if (sb->oci_id) {
+	if (sl_sandbox_in_container(sb)) {
 		sl_oci_thaw(sb);   /* a frozen container dies only once thawed */
-		sl_oci_kill(sb);
+		if (sb->docker)
+			sl_docker_kill(sb);
+		else
+			sl_oci_kill(sb);
 		return;
 	}
 	if (sb->runtime_pid > 0)
@@ -88,6 +96,8 @@ void sl_sandbox_destroy(struct sl_sandbox *sb)
 		kill_sandbox(sb);
 		wait_agent(sb);
 	}
+	sl_oci_thaw(sb);   /* a docker container is deleted (killed) by the engine: thaw first */
+	sl_docker_destroy(sb);
 	sl_oci_cleanup(sb);
 	event_free(sb->timer);
 	if (sb->freeze_ev)
@@ -459,43 +469,72 @@ static int check_code_dir(const struct sl_function_config *fn, char *msg, size_t
 	return -e;
 }
 
-int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, size_t msglen)
+void sl_sandbox_attach(struct sl_sandbox *sb, int fd)
 {
-	int sv[2], rc;
-	pid_t pid = 0;
+	if (sb->state == SL_SB_STOPPING || sb->chan) {
+		close(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	sb->chan = sl_check_alloc(bufferevent_socket_new(sb->pool->ex->base, fd,
+							 BEV_OPT_CLOSE_ON_FREE));
+	bufferevent_setcb(sb->chan, chan_read_cb, NULL, chan_event_cb, sb);
+	bufferevent_enable(sb->chan, EV_READ);
+}
 
-	*error_type = "Runtime.InvalidWorkingDir";
-	if ((rc = check_code_dir(pool->fn, msg, msglen)) != 0)
-		return rc;
-	*error_type = "Sandbox.Failure";
+void sl_sandbox_exited(struct sl_sandbox *sb, const char *reason)
+{
+	sb->reaped = true;
+	sb->in_cb++;
+	on_agent_gone(sb, reason ? reason : "sandbox exited");
+	after_cb(sb);
+}
+
+/* Start the function's driver: the process and oci drivers hand the agent its end of a socket
+ * pair; the docker driver's agent connects later (sl_sandbox_attach). */
+static int start_driver(struct sl_sandbox *sb, char *msg, size_t msglen)
+{
+	struct sl_pool *pool = sb->pool;
+	int sv[2], rc;
+
+	if (pool->fn->sandbox == SL_SANDBOX_DOCKER)
+		return sl_docker_start(sb, msg, msglen);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		rc = -errno;
 		snprintf(msg, msglen, "socketpair: %s", strerror(errno));
 		return rc;
 	}
-	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
-	sb->pool = pool;
 	if (pool->fn->sandbox == SL_SANDBOX_OCI) {
-		rc = sl_oci_start(sb, sv[1], &pid, msg, msglen);
-	} else if ((rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &pid)) != 0) {
+		rc = sl_oci_start(sb, sv[1], &sb->pid, msg, msglen);
+	} else if ((rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &sb->pid)) != 0) {
 		snprintf(msg, msglen, "fork/exec %s: %s", pool->ex->agent_path, strerror(-rc));
 	}
 	close(sv[1]);
-	if (rc != 0) {
+	if (rc != 0)
 		close(sv[0]);
+	else
+		sl_sandbox_attach(sb, sv[0]);
+	return rc;
+}
+
+int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, size_t msglen)
+{
+	int rc;
+
+	*error_type = "Runtime.InvalidWorkingDir";
+	if ((rc = check_code_dir(pool->fn, msg, msglen)) != 0)
+		return rc;
+	*error_type = "Sandbox.Failure";
+	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
+	sb->pool = pool;
+	sb->state = SL_SB_STARTING;
+	if ((rc = start_driver(sb, msg, msglen)) != 0) {
 		free(sb);
 		return rc;
 	}
-	sb->pid = pid;
-	sb->state = SL_SB_STARTING;
 	sb->timer = sl_check_alloc(evtimer_new(pool->ex->base, timer_cb, sb));
-	if (sb->oci_id)
+	if (sl_sandbox_in_container(sb))
 		sb->freeze_ev = sl_check_alloc(evtimer_new(pool->ex->base, freeze_cb, sb));
-	evutil_make_socket_nonblocking(sv[0]);
-	sb->chan = sl_check_alloc(bufferevent_socket_new(pool->ex->base, sv[0],
-							 BEV_OPT_CLOSE_ON_FREE));
-	bufferevent_setcb(sb->chan, chan_read_cb, NULL, chan_event_cb, sb);
-	bufferevent_enable(sb->chan, EV_READ);
 	TAILQ_INSERT_TAIL(&pool->sandboxes, sb, link);
 	pool->n_total++;
 	pool->n_active++;
@@ -511,7 +550,7 @@ void sl_sandbox_reap_all(struct sl_executor *ex)
 		struct sl_sandbox *sb = TAILQ_FIRST(&ex->pools[i].sandboxes), *next;
 		for (; sb; sb = next) {
 			next = TAILQ_NEXT(sb, link);
-			if (sb->reaped)
+			if (sb->reaped || sb->docker)   /* docker.c tracks its containers */
 				continue;
 			pid_t r = waitpid(sb->pid, NULL, WNOHANG);
 			if (r == sb->pid || (r < 0 && errno == ECHILD)) {

@@ -15,8 +15,8 @@
  *     longer init timeout: budget.c), AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, LAMBDA_TASK_ROOT.
  * Runtime command line: the function's command with the handler appended, or <code_dir>/bootstrap.
  *
- * The oci driver (oci.c) starts the same agent with the same environment and flags, seen from
- * inside the container: the agent at /opt/sluice, the code dir at /var/task (LAMBDA_TASK_ROOT,
+ * The container drivers (oci.c, docker.c) start the same agent with the same environment and
+ * flags, seen from inside the container (docker: the channel is a socket to connect to): the agent at /opt/sluice, the code dir at /var/task (LAMBDA_TASK_ROOT,
  * and command arguments under the code dir are rewritten to it), and Lambda's default PATH
  * instead of the host's.
  */
@@ -69,14 +69,14 @@ static void env_set(struct strv *env, char *kv_owned)
 	strv_push(env, kv_owned);
 }
 
-static void env_from_host(struct strv *env, bool oci)
+static void env_from_host(struct strv *env, bool in_container)
 {
 	static const char *const pass[] = { "LD_LIBRARY_PATH", "AWS_ACCESS_KEY_ID",
 					    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 					    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
 	const char *path = getenv("PATH");
 
-	env_set(env, sl_xasprintf("PATH=%s", path && *path && !oci ? path : LAMBDA_PATH));
+	env_set(env, sl_xasprintf("PATH=%s", path && *path && !in_container ? path : LAMBDA_PATH));
 	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
 		const char *v = getenv(pass[i]);
 		if (v)
@@ -104,7 +104,7 @@ static char *log_stream_name(void)
 }
 
 static void env_reserved(struct strv *env, const struct sl_executor *ex,
-			 const struct sl_function_config *fn, bool oci)
+			 const struct sl_function_config *fn, bool in_container)
 {
 	env_set(env, sl_xasprintf("_HANDLER=%s", fn->handler ? fn->handler : ""));
 	env_set(env, sl_xasprintf("AWS_REGION=%s", ex->region));
@@ -120,65 +120,83 @@ static void env_reserved(struct strv *env, const struct sl_executor *ex,
 	char *stream = log_stream_name();
 	env_set(env, sl_xasprintf("AWS_LAMBDA_LOG_STREAM_NAME=%s", stream));
 	free(stream);
-	env_set(env, sl_xasprintf("LAMBDA_TASK_ROOT=%s", oci ? SL_OCI_TASK_ROOT : fn->code_dir));
+	env_set(env, sl_xasprintf("LAMBDA_TASK_ROOT=%s", in_container ? SL_OCI_TASK_ROOT : fn->code_dir));
 }
 
 static void build_env(struct strv *env, const struct sl_executor *ex,
-		      const struct sl_function_config *fn, bool oci)
+		      const struct sl_function_config *fn, bool in_container)
 {
-	env_from_host(env, oci);
+	env_from_host(env, in_container);
 	for (char **kv = fn->environment; kv && *kv; kv++)
 		if (strchr(*kv, '='))
 			env_set(env, sl_xstrdup(*kv));
-	env_reserved(env, ex, fn, oci);
+	env_reserved(env, ex, fn, in_container);
 }
 
 /* A runtime argument as the sandbox sees it: in a container, the code dir is /var/task. */
-static char *task_path(const struct sl_function_config *fn, const char *arg, bool oci)
+static char *task_path(const struct sl_function_config *fn, const char *arg, bool in_container)
 {
 	size_t n = strlen(fn->code_dir);
 
-	if (oci && strncmp(arg, fn->code_dir, n) == 0 && (arg[n] == '/' || arg[n] == '\0'))
+	if (in_container && strncmp(arg, fn->code_dir, n) == 0 && (arg[n] == '/' || arg[n] == '\0'))
 		return sl_xasprintf("%s%s", SL_OCI_TASK_ROOT, arg + n);
 	return sl_xstrdup(arg);
 }
 
 static void build_argv(struct strv *argv, const struct sl_executor *ex,
-		       const struct sl_function_config *fn, bool oci)
+		       const struct sl_function_config *fn)
 {
 	const char *base = strrchr(ex->agent_path, '/');
+	bool in_container = fn->sandbox != SL_SANDBOX_PROCESS;
 
-	strv_push(argv, oci ? sl_xasprintf("%s/%s", SL_OCI_AGENT_DIR, base ? base + 1 : "sluice-init")
-			    : sl_xstrdup(ex->agent_path));
-	strv_push(argv, sl_xstrdup("--channel-fd"));
-	strv_push(argv, sl_xasprintf("%d", AGENT_CHANNEL_FD));
+	strv_push(argv, in_container ? sl_xasprintf("%s/%s", SL_OCI_AGENT_DIR,
+						    base ? base + 1 : "sluice-init")
+				     : sl_xstrdup(ex->agent_path));
+	if (fn->sandbox == SL_SANDBOX_DOCKER) {
+		strv_push(argv, sl_xstrdup("--channel-path"));
+		strv_push(argv, sl_xstrdup(SL_DOCKER_CHANNEL));
+	} else {
+		strv_push(argv, sl_xstrdup("--channel-fd"));
+		strv_push(argv, sl_xasprintf("%d", AGENT_CHANNEL_FD));
+	}
 	strv_push(argv, sl_xstrdup("--init-timeout-ms"));
 	strv_push(argv, sl_xasprintf("%d", sl_budget_init_timeout_s(ex, fn) * 1000));
 	strv_push(argv, sl_xstrdup("--"));
 	if (fn->command && fn->command[0]) {
 		for (char **a = fn->command; *a; a++)
-			strv_push(argv, task_path(fn, *a, oci));
+			strv_push(argv, task_path(fn, *a, in_container));
 		if (fn->handler && *fn->handler)
 			strv_push(argv, sl_xstrdup(fn->handler));
 	} else {
-		strv_push(argv, sl_xasprintf("%s/bootstrap", oci ? SL_OCI_TASK_ROOT : fn->code_dir));
+		strv_push(argv, sl_xasprintf("%s/bootstrap", in_container ? SL_OCI_TASK_ROOT
+									  : fn->code_dir));
 	}
 }
 
-char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci)
+char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn)
 {
 	struct strv env = { 0 };
 
-	build_env(&env, ex, fn, oci);
+	build_env(&env, ex, fn, fn->sandbox != SL_SANDBOX_PROCESS);
 	return env.v;
 }
 
-char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn, bool oci)
+char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn)
 {
 	struct strv argv = { 0 };
 
-	build_argv(&argv, ex, fn, oci);
+	build_argv(&argv, ex, fn);
 	return argv.v;
+}
+
+char *sl_agent_dir(const struct sl_executor *ex)
+{
+	char *dir = sl_xstrdup(ex->agent_path);
+	char *slash = strrchr(dir, '/');
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	return dir;
 }
 
 void sl_strv_free(char **v)
@@ -219,8 +237,8 @@ int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, 
 
 	if (high < 0)
 		return -errno;
-	env = sl_agent_env(ex, fn, false);
-	argv = sl_agent_argv(ex, fn, false);
+	env = sl_agent_env(ex, fn);
+	argv = sl_agent_argv(ex, fn);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, high, AGENT_CHANNEL_FD);
 	posix_spawn_file_actions_addchdir_np(&fa, fn->code_dir);

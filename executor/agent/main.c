@@ -1,9 +1,12 @@
 /* sluice-init: the sandbox agent. See agent.h for the model.
  *
  * Usage:
- *   sluice-init --channel-fd N [--port P] [--init-timeout-ms MS] -- RUNTIME-ARGV...
+ *   sluice-init (--channel-fd N | --channel-path PATH) [--port P] [--init-timeout-ms MS]
+ *               -- RUNTIME-ARGV...
  *
  *   --channel-fd N        the unix stream socket to the executor (executor/channel.h)
+ *   --channel-path PATH   or: connect to the executor's unix socket at PATH (a container that
+ *                         cannot inherit a descriptor: the docker driver bind-mounts it)
  *   --port P              Runtime API port on 127.0.0.1; 0 (default) picks a free one
  *   --init-timeout-ms MS  time the runtime has to call /next for the first time (default 10000)
  *   RUNTIME-ARGV          the runtime's command line, run with execvp from the current directory
@@ -28,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,8 +40,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: sluice-init --channel-fd N [--port P] [--init-timeout-ms MS] "
-		"-- RUNTIME-ARGV...\n");
+	fprintf(stderr, "usage: sluice-init (--channel-fd N | --channel-path PATH) [--port P] "
+		"[--init-timeout-ms MS] -- RUNTIME-ARGV...\n");
 	return 2;
 }
 
@@ -53,15 +58,40 @@ static bool parse_int(const char *s, int min, int max, int *out)
 	return true;
 }
 
+/* A connected socket to the unix socket at path, or -errno. */
+static int connect_channel(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* Fills a from argv; returns false on a usage error. */
-static bool parse_args(struct sl_agent *a, int argc, char **argv, int *chan_fd)
+static bool parse_args(struct sl_agent *a, int argc, char **argv, int *chan_fd,
+		       const char **chan_path)
 {
 	*chan_fd = -1;
+	*chan_path = NULL;
 	for (int i = 1; i < argc; i += 2) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(opt, "--") == 0) {
 			a->argv = argv + i + 1;
-			return *chan_fd >= 0 && i + 1 < argc;
+			return (*chan_fd >= 0) != (*chan_path != NULL) && i + 1 < argc;
+		}
+		if (strcmp(opt, "--channel-path") == 0 && val) {
+			*chan_path = val;
+			continue;
 		}
 		bool ok = strcmp(opt, "--channel-fd") == 0 ? parse_int(val, 0, 1 << 20, chan_fd)
 			: strcmp(opt, "--port") == 0 ? parse_int(val, 0, 65535, &a->port)
@@ -166,10 +196,16 @@ int main(int argc, char **argv)
 {
 	struct sl_agent a = { .status_fd = -1, .init_timeout_ms = 10000,
 			      .out = { .fd = -1 }, .err = { .fd = -1 } };
+	const char *chan_path;
 	int chan_fd, rc;
 
-	if (!parse_args(&a, argc, argv, &chan_fd))
+	if (!parse_args(&a, argc, argv, &chan_fd, &chan_path))
 		return usage();
+	if (chan_path && (chan_fd = connect_channel(chan_path)) < 0) {
+		sl_error(TAG, "cannot connect to the executor at %s: %s", chan_path,
+			 strerror(-chan_fd));
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

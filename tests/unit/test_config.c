@@ -31,9 +31,9 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 
 #define TOP_KEYS "listen, state_dir, log_level, log_format, idle_timeout_s, spool_max_bytes, " \
 	"spool_segment_bytes, executor_memory_mb, executor_queue_timeout_ms, executor_max_starting, " \
-	"functions, sources, triggers, destinations"
+	"docker_socket, functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
-	"max_concurrency, environment, sandbox, provisioned_concurrency"
+	"max_concurrency, environment, sandbox, provisioned_concurrency, image"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
 	"retry_max_ms, parallelization, on_failure"
@@ -136,6 +136,7 @@ static void test_default_loads(void **state)
 	assert_int_equal(fn->init_timeout_s, 10);
 	assert_int_equal(fn->max_concurrency, 10);
 	assert_int_equal(fn->sandbox, SL_SANDBOX_PROCESS);
+	assert_string_equal(fn->image, "localhost/sluice/base:latest");
 	assert_non_null(fn->environment);
 	assert_null(fn->environment[0]);
 
@@ -355,6 +356,7 @@ static void test_executor_limits(void **state)
 	assert_int_equal(cfg->executor_memory_mb, 0);   /* 0: 80% of MemTotal, at start */
 	assert_int_equal(cfg->executor_queue_timeout_ms, 10000);
 	assert_int_equal(cfg->executor_max_starting, 8);
+	assert_string_equal(cfg->docker_socket, "/var/run/docker.sock");
 	assert_int_equal(cfg->functions[0].provisioned_concurrency, 0);
 	sl_config_free(cfg);
 	cfg = load_ok("{'executor_memory_mb': 2048, 'executor_queue_timeout_ms': 1, "
@@ -432,9 +434,9 @@ static void test_bad_enum(void **state)
 		     "got \"xml\"");
 	expect_error("{'log_format': 'JSON'}",
 		     "sluice.json: $.log_format: expected one of: text, json, got \"JSON\"");
-	expect_error("{'functions': {'f': {'code': 'examples/hello', 'sandbox': 'docker'}}}",
-		     "sluice.json: $.functions.f.sandbox: expected one of: process, oci, got "
-		     "\"docker\"");
+	expect_error("{'functions': {'f': {'code': 'examples/hello', 'sandbox': 'podman'}}}",
+		     "sluice.json: $.functions.f.sandbox: expected one of: process, oci, docker, "
+		     "got \"podman\"");
 }
 
 static void test_listen(void **state)

@@ -133,7 +133,7 @@ static void test_oci_probe(void **state)
 	assert_non_null(strstr(o.payload, " -- /var/task/bootstrap\""));
 	assert_non_null(strstr(o.payload, "\"task\":\"readonly\""));
 	assert_non_null(strstr(o.payload, "\"tmp\":\"writable\""));
-	assert_int_equal(json_int_member(o.payload, "uid"), 0);
+	assert_int_equal(json_int_member(o.payload, "uid"), 993);
 	assert_int_equal(json_int_member(o.payload, "mem"), 256L << 20);
 	/* CPU in proportion to memory: 1769 MB = one vCPU */
 	assert_int_equal(json_int_member(o.payload, "cpu_period"), 100000);

@@ -1,0 +1,514 @@
+/* Executor: the docker driver. Every sandbox is a container that a Docker Engine (or Podman's
+ * compatible service) runs, driven through its HTTP API on docker_socket with libcurl; every
+ * call is asynchronous on the loop (core/http_client.h).
+ *
+ * The container is the oci driver's (oci.c), expressed in the API: the function's image (a
+ * skeleton of mount points by default, docker/Containerfile) with a read-only root; the host's
+ * /usr and /etc, the code dir (/var/task) and the agent's dir (/opt/sluice) bound read-only;
+ * a 512 MB tmpfs at /tmp; network "none"; uid and gid 993, no capabilities, no new privileges;
+ * memory and memory+swap = memory_mb, 1024 pids, nofile 1024, nproc 16384 (RLIMIT_NPROC counts
+ * every process of uid 993 on the host, so a per-sandbox 1024 would let one fork bomb starve the
+ * others: the pids cgroup is the per-sandbox bound; 16384 stays under the hard limits engines
+ * run with, which a container cannot exceed, and leaves room for 16 fork bombs), and the same
+ * CPU quota.
+ *
+ * Channel. A container cannot inherit a descriptor, so the sandbox's dir
+ * <state_dir>/sandboxes/<name>/ holds a listening unix socket, bound at /run/sluice; sluice-init
+ * (--channel-path) connects to it, and the accepted connection becomes the channel
+ * (sl_sandbox_attach). The socket is mode 0666 for uid 993; the dir is the sandbox's alone.
+ *
+ * Lifecycle, one API call at a time besides `wait` and `inspect`:
+ *   create -> start -> [wait (no timeout) | inspect (host pid of its init, for cgroups)]
+ *   wait returned (the container exited) -> [logs, when its agent never connected] -> delete
+ *   -> sl_sandbox_exited.
+ * A failed create or start ends the same way with the engine's message as the reason. Killing
+ * is POST kill?signal=KILL (or, while create or start are in flight, a flag those answers
+ * honour); the wait then returns. Shutdown and free paths remove a live container with one
+ * blocking delete?force=1.
+ *
+ * Freezing and memory go through the container's cgroups (oci_cgroup.c, found from the host pid
+ * of its init), as for oci: the engine must run on this host, which a unix socket implies.
+ */
+#include "executor/pool.h"
+
+#include "config/config.h"
+#include "core/http_client.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DOCKER_API "http://docker/v1.41"
+#define DOCKER_CALL_TIMEOUT_MS 60000  /* create, start, kill, logs, delete (not wait) */
+#define DOCKER_SYNC_TIMEOUT_MS 10000  /* the blocking delete of shutdown paths */
+#define DOCKER_NPROC 16384            /* RLIMIT_NPROC: per uid, host-wide (see above) */
+#define DOCKER_LOG_TAIL "5"           /* lines of a container's log quoted in its failure */
+
+struct sl_docker_sandbox {
+	struct sl_sandbox *sb;
+	char *name;                  /* container name: sluice-<function>-<n>-<daemon pid> */
+	char *dir;                   /* holds channel.sock; removed with the sandbox */
+	int listen_fd;               /* -1 once the agent connected */
+	struct event *accept_ev;
+	struct sl_http_call *call;   /* create, start, kill, logs or delete in flight */
+	struct sl_http_call *wait;
+	struct sl_http_call *inspect;
+	bool created, removed, kill_requested;
+	char *reason;                /* why the sandbox failed, for sl_sandbox_exited */
+};
+
+static struct sl_http_call *api(struct sl_docker_sandbox *dk, const char *method,
+				const char *path, json_t *body, long timeout_ms,
+				sl_http_done_cb cb)
+{
+	const struct sl_executor *ex = dk->sb->pool->ex;
+	char *url = sl_xasprintf(DOCKER_API "%s", path);
+	char *text = body ? sl_check_alloc(json_dumps(body, JSON_COMPACT)) : NULL;
+	struct sl_http_request req = { .method = method, .url = url,
+				       .unix_socket = ex->cfg->docker_socket, .body = text,
+				       .body_len = text ? strlen(text) : 0,
+				       .timeout_ms = timeout_ms };
+	struct sl_http_call *call = sl_http_call_start(ex->http, &req, cb, dk);
+
+	free(url);
+	free(text);
+	return call;
+}
+
+/* The engine's error message ({"message": ...}), or the transport's. */
+static void describe(const struct sl_http_response *res, char *buf, size_t len)
+{
+	json_t *j = res->status ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(j, "message"));
+
+	if (m)
+		snprintf(buf, len, "%s (HTTP %ld)", m, res->status);
+	else if (res->status)
+		snprintf(buf, len, "HTTP %ld", res->status);
+	else
+		snprintf(buf, len, "%s", res->error ? res->error : "no answer");
+	json_decref(j);
+}
+
+static void fail(struct sl_docker_sandbox *dk, const char *what,
+		 const struct sl_http_response *res)
+{
+	char why[512];
+
+	describe(res, why, sizeof(why));
+	if (!dk->reason)
+		dk->reason = sl_xasprintf("docker %s %s: %s", what, dk->name, why);
+}
+
+static void close_listener(struct sl_docker_sandbox *dk)
+{
+	if (dk->accept_ev) {
+		event_free(dk->accept_ev);
+		dk->accept_ev = NULL;
+	}
+	if (dk->listen_fd >= 0) {
+		close(dk->listen_fd);
+		dk->listen_fd = -1;
+	}
+}
+
+/* The container is gone (or was never made): hand the sandbox back; it may be freed. */
+static void finish(struct sl_docker_sandbox *dk)
+{
+	char *reason = dk->reason;
+
+	dk->reason = NULL;
+	close_listener(dk);
+	sl_sandbox_exited(dk->sb, reason);
+	free(reason);
+}
+
+static void on_removed(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+
+	dk->call = NULL;
+	if (res->status != 204 && res->status != 404)   /* 404: the engine removed it already */
+		sl_warn(dk->sb->pool->tag, "docker delete %s: %s", dk->name,
+			res->status ? res->body : res->error);
+	dk->removed = true;
+	finish(dk);
+}
+
+static void remove_container(struct sl_docker_sandbox *dk)
+{
+	char *path = sl_xasprintf("/containers/%s?force=1", dk->name);
+
+	dk->call = api(dk, "DELETE", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_removed);
+	free(path);
+}
+
+/* Docker's multiplexed log stream (8-byte frame headers) as one line of text. */
+static void log_text(const char *p, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	while (len >= 8 && o + 1 < outlen) {
+		size_t n = (size_t)(unsigned char)p[4] << 24 | (size_t)(unsigned char)p[5] << 16 |
+			   (size_t)(unsigned char)p[6] << 8 | (unsigned char)p[7];
+		p += 8;
+		len -= 8;
+		for (size_t i = 0; i < n && i < len && o + 1 < outlen; i++)
+			out[o++] = p[i] == '\n' ? ' ' : p[i];
+		p += n < len ? n : len;
+		len -= n < len ? n : len;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+static void on_logs(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	char text[512] = "";
+
+	dk->call = NULL;
+	if (res->status == 200)
+		log_text(res->body, res->len, text, sizeof(text));
+	if (!dk->reason)
+		dk->reason = sl_xasprintf("container %s exited before its agent connected%s%s",
+					  dk->name, text[0] ? ": " : "", text);
+	remove_container(dk);
+}
+
+static void on_waited(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	char *path;
+
+	(void)res;
+	dk->wait = NULL;
+	if (dk->call) {   /* a kill still in flight: it has nothing left to do */
+		sl_http_call_cancel(dk->call);
+		dk->call = NULL;
+	}
+	if (dk->listen_fd < 0 || dk->kill_requested) {
+		remove_container(dk);
+		return;
+	}
+	path = sl_xasprintf("/containers/%s/logs?stdout=1&stderr=1&tail=" DOCKER_LOG_TAIL,
+			    dk->name);
+	dk->call = api(dk, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_logs);
+	free(path);
+}
+
+static void on_inspected(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	json_t *j = res->status == 200 ? json_loadb(res->body, res->len, 0, NULL) : NULL;
+
+	dk->inspect = NULL;
+	dk->sb->cgroup_pid = (pid_t)json_integer_value(json_object_get(json_object_get(j, "State"),
+								       "Pid"));
+	json_decref(j);
+}
+
+static void on_started(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	char *path;
+
+	dk->call = NULL;
+	if (res->status != 204 && res->status != 304) {
+		fail(dk, "start", res);
+		remove_container(dk);
+		return;
+	}
+	if (dk->kill_requested) {
+		remove_container(dk);
+		return;
+	}
+	path = sl_xasprintf("/containers/%s/wait", dk->name);
+	dk->wait = api(dk, "POST", path, NULL, 0, on_waited);
+	free(path);
+	path = sl_xasprintf("/containers/%s/json", dk->name);
+	dk->inspect = api(dk, "GET", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_inspected);
+	free(path);
+}
+
+static void on_created(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	char *path;
+
+	dk->call = NULL;
+	if (res->status != 201) {
+		fail(dk, "create", res);
+		finish(dk);
+		return;
+	}
+	dk->created = true;
+	if (dk->kill_requested) {
+		remove_container(dk);
+		return;
+	}
+	path = sl_xasprintf("/containers/%s/start", dk->name);
+	dk->call = api(dk, "POST", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_started);
+	free(path);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct sl_docker_sandbox *dk = arg;
+	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)what;
+	if (conn < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			sl_warn(dk->sb->pool->tag, "sandbox %s: accept: %s", dk->name,
+				strerror(errno));
+		return;
+	}
+	close_listener(dk);
+	sl_sandbox_attach(dk->sb, conn);
+}
+
+static json_t *str_array(char **v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static json_t *binds_json(const struct sl_docker_sandbox *dk)
+{
+	const struct sl_executor *ex = dk->sb->pool->ex;
+	char *agent_dir = sl_agent_dir(ex);
+	json_t *b = json_pack("[s, s, s+, s+, s+]", "/usr:/usr:ro", "/etc:/etc:ro",
+			      dk->sb->pool->fn->code_dir, ":" SL_OCI_TASK_ROOT ":ro",
+			      agent_dir, ":" SL_OCI_AGENT_DIR ":ro",
+			      dk->dir, ":" SL_DOCKER_CHANNEL_DIR);
+
+	free(agent_dir);
+	return sl_check_alloc(b);
+}
+
+static json_t *host_config_json(const struct sl_docker_sandbox *dk)
+{
+	const struct sl_function_config *fn = dk->sb->pool->fn;
+	json_int_t mem = (json_int_t)fn->memory_mb << 20;
+	json_t *h = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s], s:{s:s}, s:o,"
+		      " s:[{s:s, s:I, s:I}, {s:s, s:I, s:I}]}",
+		      "NetworkMode", "none", "Memory", mem, "MemorySwap", mem,
+		      "PidsLimit", (json_int_t)SL_CTR_PIDS_LIMIT,
+		      "CpuPeriod", (json_int_t)SL_CTR_CPU_PERIOD_US,
+		      "CpuQuota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
+		      "ReadonlyRootfs", 1, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
+		      "Tmpfs", "/tmp", "rw,nosuid,nodev,mode=1777,size=" SL_CTR_TMP_SIZE,
+		      "Binds", binds_json(dk),
+		      "Ulimits", "Name", "nofile", "Soft", (json_int_t)SL_CTR_NOFILE,
+		      "Hard", (json_int_t)SL_CTR_NOFILE,
+		      "Name", "nproc", "Soft", (json_int_t)DOCKER_NPROC,
+		      "Hard", (json_int_t)DOCKER_NPROC);
+	return sl_check_alloc(h);
+}
+
+static json_t *create_json(const struct sl_docker_sandbox *dk)
+{
+	const struct sl_executor *ex = dk->sb->pool->ex;
+	const struct sl_function_config *fn = dk->sb->pool->fn;
+	char **argv = sl_agent_argv(ex, fn), **env = sl_agent_env(ex, fn);
+	char user[32], daemon[16];
+	json_t *c;
+
+	snprintf(user, sizeof(user), "%d:%d", SL_CTR_UID, SL_CTR_UID);
+	snprintf(daemon, sizeof(daemon), "%d", (int)getpid());
+	c = json_pack("{s:s, s:o, s:[], s:o, s:s, s:s, s:s, s:{s:s, s:s}, s:o}",
+		      "Image", fn->image, "Entrypoint", str_array(argv), "Cmd",
+		      "Env", str_array(env), "User", user, "Hostname", dk->name,
+		      "WorkingDir", SL_OCI_TASK_ROOT,
+		      "Labels", "sluice.daemon", daemon, "sluice.function", fn->name,
+		      "HostConfig", host_config_json(dk));
+	sl_strv_free(argv);
+	sl_strv_free(env);
+	return sl_check_alloc(c);
+}
+
+/* The sandbox's dir with a listening channel.sock the container's uid can connect to. */
+static int make_listener(struct sl_docker_sandbox *dk)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *path = sl_xasprintf("%s/channel.sock", dk->dir);
+	int rc = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((mkdir(dk->dir, 0755) != 0 && errno != EEXIST) || chmod(dk->dir, 0755) != 0 ||
+	    (dk->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	unlink(path);   /* a stale one, left by a daemon that had our pid */
+	if (bind(dk->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0666) != 0 || listen(dk->listen_fd, 1) != 0)
+		rc = -errno;
+out:
+	free(path);
+	return rc;
+}
+
+static void docker_free(struct sl_docker_sandbox *dk)
+{
+	char *sock = sl_xasprintf("%s/channel.sock", dk->dir);
+
+	sl_http_call_cancel(dk->call);
+	sl_http_call_cancel(dk->wait);
+	sl_http_call_cancel(dk->inspect);
+	close_listener(dk);
+	unlink(sock);
+	rmdir(dk->dir);
+	free(sock);
+	free(dk->name);
+	free(dk->dir);
+	free(dk->reason);
+	free(dk);
+}
+
+int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
+{
+	struct sl_executor *ex = sb->pool->ex;
+	const struct sl_function_config *fn = sb->pool->fn;
+	struct sl_docker_sandbox *dk;
+	char *top, *path;
+	int rc;
+
+	if (!ex->cfg->state_dir) {
+		snprintf(msg, msglen, "docker sandbox needs a state_dir");
+		return -EINVAL;
+	}
+	if (strchr(fn->code_dir, ':')) {
+		snprintf(msg, msglen, "docker sandbox: code dir %s has a ':' (Docker's bind "
+			 "syntax cannot mount it)", fn->code_dir);
+		return -EINVAL;
+	}
+	dk = sl_xcalloc(1, sizeof(*dk));
+	dk->sb = sb;
+	dk->listen_fd = -1;
+	dk->name = sl_xasprintf("sluice-%s-%u-%d", fn->name, ++ex->oci_seq, (int)getpid());
+	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
+	dk->dir = sl_xasprintf("%s/%s", top, dk->name);
+	rc = (mkdir(ex->cfg->state_dir, 0755) != 0 && errno != EEXIST) ||
+	     (mkdir(top, 0755) != 0 && errno != EEXIST) ? -errno : make_listener(dk);
+	free(top);
+	if (rc != 0) {
+		snprintf(msg, msglen, "docker sandbox dir %s: %s", dk->dir, strerror(-rc));
+		docker_free(dk);
+		return rc;
+	}
+	dk->accept_ev = sl_check_alloc(event_new(ex->base, dk->listen_fd, EV_READ | EV_PERSIST,
+						 on_accept, dk));
+	event_add(dk->accept_ev, NULL);
+	sb->docker = dk;
+	json_t *body = create_json(dk);
+	path = sl_xasprintf("/containers/create?name=%s", dk->name);
+	dk->call = api(dk, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, on_created);
+	free(path);
+	json_decref(body);
+	return 0;
+}
+
+static void on_killed(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+
+	dk->call = NULL;
+	if (res->status != 204 && res->status != 404 && res->status != 409)
+		sl_warn(dk->sb->pool->tag, "docker kill %s: %s", dk->name,
+			res->status ? res->body : res->error);
+}
+
+void sl_docker_kill(struct sl_sandbox *sb)
+{
+	struct sl_docker_sandbox *dk = sb->docker;
+	char *path;
+
+	if (!dk || dk->kill_requested)
+		return;
+	dk->kill_requested = true;
+	if (dk->call || !dk->wait)   /* create or start in flight (they honour the flag), or gone */
+		return;
+	path = sl_xasprintf("/containers/%s/kill?signal=KILL", dk->name);
+	dk->call = api(dk, "POST", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_killed);
+	free(path);
+}
+
+void sl_docker_destroy(struct sl_sandbox *sb)
+{
+	struct sl_docker_sandbox *dk = sb->docker;
+
+	if (!dk)
+		return;
+	sb->docker = NULL;
+	if (!dk->removed && (dk->created || dk->call)) {
+		const struct sl_executor *ex = sb->pool->ex;
+		char *url = sl_xasprintf(DOCKER_API "/containers/%s?force=1", dk->name);
+		struct sl_http_request req = { .method = "DELETE", .url = url,
+					       .unix_socket = ex->cfg->docker_socket,
+					       .timeout_ms = DOCKER_SYNC_TIMEOUT_MS };
+		struct sl_http_response res;
+		sl_http_call_sync(&req, &res);
+		if (res.status != 204 && res.status != 404)
+			sl_warn(sb->pool->tag, "docker delete %s: %s", dk->name,
+				res.status ? res.body : res.error);
+		free((char *)res.body);
+		free(url);
+	}
+	docker_free(dk);
+}
+
+/* One blocking GET for sl_docker_check; the status (0: no answer). */
+static long check_get(const struct sl_executor *ex, const char *path)
+{
+	char *url = sl_xasprintf(DOCKER_API "%s", path);
+	struct sl_http_request req = { .method = "GET", .url = url,
+				       .unix_socket = ex->cfg->docker_socket,
+				       .timeout_ms = DOCKER_SYNC_TIMEOUT_MS };
+	struct sl_http_response res;
+
+	sl_http_call_sync(&req, &res);
+	free((char *)res.body);
+	free(url);
+	return res.status;
+}
+
+void sl_docker_check(struct sl_executor *ex)
+{
+	if (check_get(ex, "/_ping") != 200) {
+		sl_warn("executor", "no Docker Engine API answers on %s: docker sandboxes fail "
+			"until one does (start docker, or `podman system service`)",
+			ex->cfg->docker_socket);
+		return;
+	}
+	for (size_t i = 0; i < ex->n_pools; i++) {
+		const struct sl_function_config *fn = ex->pools[i].fn;
+		char *path;
+		if (fn->sandbox != SL_SANDBOX_DOCKER)
+			continue;
+		path = sl_xasprintf("/images/%s/json", fn->image);   /* '/' and ':' stay as they are */
+		if (check_get(ex, path) != 200)
+			sl_warn(ex->pools[i].tag, "image %s is not in the engine at %s (no pull is "
+				"done): build it, e.g. `make docker-image`", fn->image,
+				ex->cfg->docker_socket);
+		free(path);
+	}
+}
