@@ -37,7 +37,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_BINS:= $(HELPER_SRCS:tests/lib/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test bench bench-core bench-containers check clean deps-run deps-test
+.PHONY: all run test bench bench-core bench-containers check clean deps-run deps-test docker-image
 all: $(BUILD)/sluice $(BUILD)/sluice-init
 
 $(BUILD)/obj/%.o: %.c
@@ -101,6 +101,10 @@ bench-core: deps-test
 bench-containers: deps-test
 	@$(MAKE) --no-print-directory MODE=release all $(BENCH_BINS)
 	@sh bench/containers.sh build/release
+
+# The base image of docker sandboxes (docker/Containerfile), built with podman.
+docker-image:
+	@sh tools/docker-image.sh
 
 # Fails when the committed schema or configuration reference drifted from the property tables.
 check: all

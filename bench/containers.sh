@@ -21,11 +21,12 @@
 #                  runtime VmRSS
 #   peak RSS       the daemon's VmHWM at the end
 # Writes bench/results/containers.json (flat JSON) and the table between the containers markers
-# in bench/RESULTS.md. There is no docker driver yet: its figures are null.
+# in bench/RESULTS.md. The docker driver runs through Podman's Docker-compatible API service
+# (tests/lib/podman.sh, started here) with the same C runtime: cold start (d0..) and warm invoke.
 #
 # Environment: BENCH_RUNS (3 runs of each warm test; the run with the median p50 is kept),
 # BENCH_N (2000), BENCH_COLD_K (50), BENCH_PODMAN_N (50), BENCH_RUNC_N (50), BENCH_THAW_N (100),
-# BENCH_BURST (32).
+# BENCH_BURST (32), BENCH_DOCKER_K (50: docker cold starts).
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: bench/containers.sh BUILD_DIR" >&2; exit 2; }
@@ -38,6 +39,7 @@ podman_n=${BENCH_PODMAN_N:-50}
 runc_n=${BENCH_RUNC_N:-50}
 thaw_n=${BENCH_THAW_N:-100}
 burst=${BENCH_BURST:-32}
+docker_k=${BENCH_DOCKER_K:-50}
 
 sluice=$build/sluice
 client=$build/bench/invoke_client
@@ -48,8 +50,8 @@ for b in "$sluice" "$build/sluice-init" "$client" "$cclient" "$runtime"; do
 done
 [ "$(id -u)" = 0 ] || { echo "containers.sh: runc and podman need root" >&2; exit 1; }
 
-# podman and busybox-static are only needed here, so they are not in tools/deps.sh (make test
-# would pay for them): install them when missing, as deps.sh does.
+# busybox-static is only needed here, so it is not in tools/deps.sh (make test would pay for it):
+# install it (and runc, podman) when missing, as deps.sh does.
 missing=""
 for p in runc podman busybox-static; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -66,10 +68,10 @@ chmod 755 "$work"
 tag="sluice-bench-$$"
 image="localhost/$tag/busybox:latest"
 daemon_pid=""
-export CONTAINERS_CONF="$work/containers.conf"
 cleanup() {
 	set +e
 	[ -z "$daemon_pid" ] || { kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; }
+	pm_stop
 	# containers this run left behind: runc ids carry our tag or the daemon's pid; podman's our tag
 	for id in $(runc list -q 2>/dev/null | grep -E "^($tag-|sluice-.*-${dpid:-none}\$)"); do
 		runc kill "$id" KILL 2>/dev/null; sleep 0.05; runc delete --force "$id" 2>/dev/null
@@ -82,21 +84,28 @@ cleanup() {
 	for d in /sys/fs/cgroup/*/"$tag"/floor /sys/fs/cgroup/*/"$tag"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null; done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
+. "$root/tests/lib/podman.sh"
 trap cleanup EXIT
 . "$root/bench/lib.sh"
+# the Docker API for the docker driver; its containers.conf (runc, cgroupfs, no network) also
+# serves the `podman run` peer
+pm_start "$work/podman" "$root"
 
 # ---- the daemon: K process + K oci cold functions, B + B burst functions, one warm per driver ----
 p=$(port)
 mkdir -p "$work/code"
 cp "$runtime" "$work/code/bootstrap"
-python3 - "$work/sluice.json" "$p" "$work" "$cold_k" "$burst" <<'PY'
+python3 - "$work/sluice.json" "$p" "$work" "$cold_k" "$burst" "$docker_k" "$PM_SOCK" <<'PY'
 import json, sys
-out, port, work, k, b = sys.argv[1:]
+out, port, work, k, b, dk, sock = sys.argv[1:]
 c = {"code": work + "/code", "runtime": "provided.al2023", "handler": "bench.handler",
      "memory_mb": 128, "timeout_s": 10}
 o = dict(c, sandbox="oci")
 v = dict(o, memory_mb=1769)   # one full vCPU of CFS quota: no throttling
-fns = {"pw": dict(c), "ow": dict(o), "vw": dict(v)}
+d = dict(c, sandbox="docker")
+fns = {"pw": dict(c), "ow": dict(o), "vw": dict(v), "dw": dict(d)}
+for i in range(int(dk)):
+    fns["d%d" % i] = dict(d)
 for i in range(int(k)):
     fns["p%d" % i] = dict(c)
     fns["o%d" % i] = dict(o)
@@ -106,7 +115,7 @@ for i in range(int(b)):
     fns["ob%d" % i] = dict(o)
 cfg = {"listen": "127.0.0.1:" + port, "state_dir": work + "/state", "log_level": "warn",
        "executor_max_starting": 1000, "executor_memory_mb": 1048576, "idle_timeout_s": 3600,
-       "functions": fns}
+       "docker_socket": sock, "functions": fns}
 json.dump(cfg, open(out, "w"), indent=1)
 PY
 "$sluice" run -c "$work/sluice.json" 2>"$work/daemon.log" &
@@ -129,11 +138,14 @@ say "cold process: $(cat "$work/cold_process.json")"
 say "cold oci: $(cat "$work/cold_oci.json")"
 "$client" cold "$hp" "$fn/v%d/invocations" "$cold_k" "$pay" >"$work/cold_oci_1vcpu.json"
 say "cold oci 1769 MB: $(cat "$work/cold_oci_1vcpu.json")"
+"$client" cold "$hp" "$fn/d%d/invocations" "$docker_k" "$pay" >"$work/cold_docker.json"
+say "cold docker: $(cat "$work/cold_docker.json")"
 
 # warm: back to back, then paced (50 ms untimed pause before each round trip)
 best_of warm_process "$client" rtt "$hp" "$fn/pw/invocations" "$n" 200 "$pay"
 best_of warm_oci "$client" rtt "$hp" "$fn/ow/invocations" "$n" 200 "$pay"
 best_of warm_oci_1vcpu "$client" rtt "$hp" "$fn/vw/invocations" "$n" 200 "$pay"
+best_of warm_docker "$client" rtt "$hp" "$fn/dw/invocations" "$n" 200 "$pay"
 "$cclient" paced "$hp" "$fn/pw/invocations" "$thaw_n" 5 50 "$pay" >"$work/paced_process.json"
 say "paced process: $(cat "$work/paced_process.json")"
 "$cclient" paced "$hp" "$fn/ow/invocations" "$thaw_n" 5 50 "$pay" >"$work/paced_oci.json"
@@ -192,6 +204,7 @@ daemon_pid=""
 t1=$(date +%s%3N)
 [ $rc -eq 0 ] || say "warning: daemon exit status $rc after SIGTERM"
 left=$(runc list -q | grep -c -E "^sluice-.*-$dpid\$" || true)
+left=$((left + $(pm_containers sluice- | grep -c -E -- "-$dpid\$" || true)))
 say "daemon stopped in $((t1 - t0)) ms; oci containers left behind: $left"
 
 # ---- peers: raw runc run, podman run --rm ---------------------------------------------------------
@@ -219,15 +232,6 @@ PY
 mkdir -p "$work/ctx"
 cp /bin/busybox "$work/ctx/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\nCMD ["true"]\n' >"$work/ctx/Containerfile"
-cat >"$CONTAINERS_CONF" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-netns = "none"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
 podman build -q -t "$image" "$work/ctx" >/dev/null
 python3 - "$work" "$tag" "$image" "$runc_n" "$podman_n" >"$work/peers.json" <<'PY'
 import json, resource, subprocess, sys, time
@@ -273,9 +277,10 @@ import json, os, platform, subprocess, sys, time
 (work, root, hwm_kb, ow_usage, ow_rss, proc_rss, ow_freezer, runs, oci_live, left, left_runc,
  left_podman, ow_thr, vw_thr, cold_thr_o, cold_thr_v) = sys.argv[1:]
 load = lambda name: json.load(open(os.path.join(work, name + ".json")))
-cp, co, wp, wo, tp, to, bo, bp, peers, cv, wv, tv = (load(n) for n in (
+cp, co, wp, wo, tp, to, bo, bp, peers, cv, wv, tv, cd, wd = (load(n) for n in (
     "cold_process", "cold_oci", "warm_process", "warm_oci", "paced_process", "paced_oci",
-    "burst_oci", "burst_process", "peers", "cold_oci_1vcpu", "warm_oci_1vcpu", "paced_oci_1vcpu"))
+    "burst_oci", "burst_process", "peers", "cold_oci_1vcpu", "warm_oci_1vcpu", "paced_oci_1vcpu",
+    "cold_docker", "warm_docker"))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 try:
     rev = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -306,9 +311,10 @@ r = {
     "cold_start_p99_ms_oci_1769mb": ms(cv["p99_us"]),
     "cold_start_oci_throttled_sandboxes": int(cold_thr_o),
     "cold_start_oci_1769mb_throttled_sandboxes": int(cold_thr_v),
-    "cold_start_p50_ms_docker": None,
-    "cold_start_p99_ms_docker": None,
-    "cold_start_errors": cp["errors"] + co["errors"] + cv["errors"],
+    "cold_start_n_docker": cd["n"],
+    "cold_start_p50_ms_docker": ms(cd["p50_us"]),
+    "cold_start_p99_ms_docker": ms(cd["p99_us"]),
+    "cold_start_errors": cp["errors"] + co["errors"] + cv["errors"] + cd["errors"],
     "cold_start_podman_run_n": pod["n"],
     "cold_start_p50_ms_podman_run": pod["p50_ms"],
     "cold_start_p99_ms_podman_run": pod["p99_ms"],
@@ -321,6 +327,7 @@ r = {
     "podman_run_cpu_ms": pod["cpu_ms"],
     "cold_oci_vs_podman_run_speedup": round(pod["p50_ms"] / ms(co["p50_us"]), 2),
     "cold_oci_1769mb_vs_podman_run_speedup": round(pod["p50_ms"] / ms(cv["p50_us"]), 2),
+    "cold_docker_vs_podman_run_speedup": round(pod["p50_ms"] / ms(cd["p50_us"]), 2),
     "cold_oci_minus_runc_run_ms": round(ms(co["p50_us"]) - rc["p50_ms"], 2),
     "warm_invoke_n": wp["n"],
     "warm_invoke_p50_us_process": wp["p50_us"],
@@ -332,10 +339,12 @@ r = {
     "warm_invoke_oci_throttled_periods": int(ow_thr.split()[0]),
     "warm_invoke_oci_throttled_ms": int(ow_thr.split()[1]),
     "warm_invoke_oci_1769mb_throttled_periods": int(vw_thr.split()[0]),
-    "warm_invoke_p50_us_docker": None,
+    "warm_invoke_p50_us_docker": wd["p50_us"],
+    "warm_invoke_p99_us_docker": wd["p99_us"],
+    "warm_invoke_docker_minus_process_us": round(wd["p50_us"] - wp["p50_us"], 1),
     "warm_invoke_p50_runs_us_process": wp["p50_runs_us"],
     "warm_invoke_p50_runs_us_oci": wo["p50_runs_us"],
-    "warm_invoke_errors": wp["errors"] + wo["errors"] + wv["errors"],
+    "warm_invoke_errors": wp["errors"] + wo["errors"] + wv["errors"] + wd["errors"],
     "warm_invoke_oci_1769mb_minus_process_us": round(wv["p50_us"] - wp["p50_us"], 1),
     "warm_invoke_oci_minus_process_us": round(wo["p50_us"] - wp["p50_us"], 1),
     "thaw_invoke_n": to["n"],
@@ -389,7 +398,8 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 | Sandbox starts, {r['burst_sandboxes']} functions invoked at once (executor_max_starting 1000) | {r['sandbox_starts_per_s_process']} /s | {r['sandbox_starts_per_s']} /s ({r['sandbox_starts_burst_wall_ms']} ms for all; each p50 {r['sandbox_starts_burst_p50_ms']} ms) | | |
 | Idle sandbox memory | agent + runtime RSS {r['idle_sandbox_rss_kb_process']} kB | agent + runtime RSS {r['idle_sandbox_rss_kb']} kB; memory cgroup usage {r['idle_sandbox_cgroup_usage_kb']} kB (freezer {r['idle_sandbox_freezer_state']}) | | |
 | Daemon peak RSS (VmHWM), {r['oci_containers_live_at_end']} oci sandboxes live at the end | {r['daemon_peak_rss_mb']} MB | | | |
-| docker driver | — | — | not implemented yet: its figures are null | |
+| docker driver (Podman's API service, runc): cold start p50 / p99 (n={r['cold_start_n_docker']}) | | {r['cold_start_p50_ms_docker']} ms / {r['cold_start_p99_ms_docker']} ms | `podman run --rm`: {r['cold_start_p50_ms_podman_run']} ms | docker driver {r['cold_docker_vs_podman_run_speedup']}× faster than podman run (p50) |
+| docker driver: warm invoke back to back, p50 / p99 | | {r['warm_invoke_p50_us_docker']:.0f} µs / {r['warm_invoke_p99_us_docker']:.0f} µs | | docker − process: {r['warm_invoke_docker_minus_process_us']:+.0f} µs (p50) |
 
 Errors: cold {r['cold_start_errors']}, podman run {r['cold_start_podman_run_errors']}, runc run {r['runc_run_true_errors']}, warm {r['warm_invoke_errors']}, paced {r['thaw_invoke_errors']}, burst {r['sandbox_starts_burst_errors']}; containers left after the run: {r['containers_left_after_stop']}.
 CFS throttling at 128 MB (quota 7.2 ms per 100 ms): the warm oci sandbox was throttled in {r['warm_invoke_oci_throttled_periods']} periods ({r['warm_invoke_oci_throttled_ms']} ms in all; 1769 MB: {r['warm_invoke_oci_1769mb_throttled_periods']} periods), {r['cold_start_oci_throttled_sandboxes']} of the {r['cold_start_n']} cold 128 MB sandboxes at least once (1769 MB: {r['cold_start_oci_1769mb_throttled_sandboxes']}).

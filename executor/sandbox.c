@@ -236,7 +236,7 @@ static void end_exit(struct sl_sandbox *sb, const char *error_type, const char *
 	long max_kb = rss_kb;
 	char *body = NULL;
 
-	if (sb->oci_id && sl_oci_oom_killed(sb, &max_kb)) {
+	if (sl_sandbox_in_container(sb) && sl_oci_oom_killed(sb, &max_kb)) {
 		json_t *j = payload ? json_loadb(payload, len, 0, NULL) : NULL;
 		const char *m = json_string_value(json_object_get(j, "errorMessage"));
 		const char *e = m ? strstr(m, " Error: ") : NULL;

@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
-# Isolation of oci sandboxes in the real daemon: hostile functions (tests/fixtures/integration/
-# hostile) try to read another function's code and host files, reach the network, write outside
-# /tmp, fork-bomb and exhaust memory; each attempt fails inside its own container while an innocent
-# oci function (the recorder) keeps answering between them. At the end the daemon exits 0 on
-# SIGTERM and runc lists none of its containers. Needs root and runc (make test installs runc).
+# Isolation of container sandboxes in the real daemon: hostile functions (tests/fixtures/
+# integration/hostile) try to read another function's code and host files, reach the network,
+# write outside /tmp, fork-bomb and exhaust memory; each attempt fails inside its own container
+# while an innocent function (the recorder) keeps answering between them. At the end the daemon
+# exits 0 on SIGTERM and none of its containers is left.
+# The driver is SLUICE_IT_SANDBOX: oci (default; runc) or docker (test_isolation_docker.sh: a
+# Podman API service this script starts). Needs root, runc, and podman for docker (make test
+# installs them).
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/podman.sh"
 
+SANDBOX=${SLUICE_IT_SANDBOX:-oci}
 RUNC=$(PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v runc)
 if [ "$(id -u)" != 0 ] || [ -z "$RUNC" ]; then
 	h_bail "set-up" "needs root and runc (make test installs runc; run it as root)"
 fi
+extra=""
+if [ "$SANDBOX" = docker ]; then
+	command -v podman >/dev/null || h_bail "set-up" "needs podman (make test installs it)"
+	h_at_exit pm_stop
+	pm_start "$H_TMP/podman" "$H_ROOT" || h_bail "set-up" "podman service did not start"
+	extra=", \"docker_socket\": \"$PM_SOCK\""
+fi
 
-h_config '{
-  "functions": {
-    "innocent": {"code": "@FIX@/recorder", "handler": "rec.handler", "sandbox": "oci",
+h_config "$(sed "s/@SANDBOX@/$SANDBOX/g" <<JSON
+{ "functions": {
+    "innocent": {"code": "@FIX@/recorder", "handler": "rec.handler", "sandbox": "@SANDBOX@",
                  "memory_mb": 128, "timeout_s": 5, "environment": {"RECORD_DIR": "/tmp"}},
-    "snoop": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci", "memory_mb": 128,
+    "snoop": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "@SANDBOX@", "memory_mb": 128,
               "timeout_s": 5},
-    "bomb": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci", "memory_mb": 1024,
+    "bomb": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "@SANDBOX@", "memory_mb": 1024,
              "timeout_s": 6},
-    "hog": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci", "memory_mb": 128,
+    "hog": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "@SANDBOX@", "memory_mb": 128,
             "timeout_s": 15}
-  }
-}'
+  }$extra
+}
+JSON
+)"
 h_start
 daemon_pid=$H_PID
 
@@ -47,14 +61,29 @@ for f in glob.glob("/proc/[0-9]*/ns/pid"):
         pass
 print(n)' "${1:-none}"
 }
-containers() { "$RUNC" list -q 2>/dev/null | grep -c -- "^sluice-.*-$daemon_pid\$"; }
+# the daemon's containers as the driver's engine lists them
+ctr_names() {
+	if [ "$SANDBOX" = docker ]; then pm_containers sluice-; else "$RUNC" list -q 2>/dev/null; fi
+}
+containers() { ctr_names | grep -c -- "^sluice-.*-$daemon_pid\$"; }
+# ctr_pid NAME: host pid of the container's init
+ctr_pid() {
+	if [ "$SANDBOX" = docker ]; then
+		pm_api GET "/containers/$1/json" | $H_PY get /dev/stdin State.Pid
+	else
+		"$RUNC" state "$1" 2>/dev/null | $H_PY get /dev/stdin pid
+	fi
+}
 
 innocent start
 inno_code=$H_FIX/recorder/bootstrap
-inno_bundle=$(ls "$H_TMP"/state/sandboxes/sluice-innocent-*/config.json 2>/dev/null | head -n 1)
-h_true "the innocent's bundle is on the host" "no $H_TMP/state/sandboxes/sluice-innocent-*/config.json" \
+# its bundle (oci) or channel socket (docker): a file of the sandbox on the host
+inno_file=config.json
+[ "$SANDBOX" = docker ] && inno_file=channel.sock
+inno_bundle=$(ls "$H_TMP"/state/sandboxes/sluice-innocent-*/$inno_file 2>/dev/null | head -n 1)
+h_true "the innocent's $inno_file is on the host" "no $H_TMP/state/sandboxes/sluice-innocent-*/$inno_file" \
 	test -n "$inno_bundle"
-h_eq "runc lists the innocent's container" 1 "$(containers)"
+h_eq "the engine lists the innocent's container" 1 "$(containers)"
 echo "host secret" >"$H_TMP/secret"
 
 # Reads: another function's code and bundle, a host file, /root; the own code is readable.
@@ -105,7 +134,7 @@ forked=$(printf '%s' "$bomb_line" | sed -n 's/.*fork bomb: \([0-9]*\) forked.*/\
 h_true "fork: the pids limit (1024) stopped it after 900..1023 children" "$forked forked" \
 	test "${forked:-0}" -ge 900 -a "${forked:-9999}" -lt 1024
 bomb_ctr=$(basename "$(ls -d "$H_TMP"/state/sandboxes/sluice-bomb-* | head -n 1)")
-bomb_init=$("$RUNC" state "$bomb_ctr" 2>/dev/null | $H_PY get /dev/stdin pid 2>/dev/null)
+bomb_init=$(ctr_pid "$bomb_ctr" 2>/dev/null)
 bomb_ns=$(readlink "/proc/$bomb_init/ns/pid" 2>/dev/null)
 procs_peak=$(host_procs)
 in_bomb=$(ns_procs "$bomb_ns")
@@ -122,8 +151,8 @@ h_note "host processes after the bomb: $(host_procs)"
 inv bomb '{"case":"hello"}'
 h_match "fork: the next invocation gets a new sandbox" '^\{"host":"sluice-bomb-[0-9]+-'"$daemon_pid"'"\}$' "$(body)"
 bomb_host1=$(h_json host)
-h_true "fork: ... not the bomb's sandbox, which is gone" "new $(h_json host), bomb's $bomb_ctr, runc: $("$RUNC" list -q | tr '\n' ' ')" \
-	eval 'test "$(h_json host)" != "$bomb_ctr" && ! "$RUNC" list -q | grep -qx "$bomb_ctr" && test ! -e "$H_TMP/state/sandboxes/$bomb_ctr"'
+h_true "fork: ... not the bomb's sandbox, which is gone" "new $(h_json host), bomb's $bomb_ctr, engine: $(ctr_names | tr '\n' ' ')" \
+	eval 'test "$(h_json host)" != "$bomb_ctr" && ! ctr_names | grep -qx "$bomb_ctr" && test ! -e "$H_TMP/state/sandboxes/$bomb_ctr"'
 innocent after-bomb
 
 # Memory hog: OOM-killed in its 128 MB container, Runtime.OutOfMemory; the daemon lives on.

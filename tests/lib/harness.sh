@@ -47,6 +47,7 @@ H_STARTS=0
 H_FAILS=0
 H_BG_PIDS=""
 H_EXPECTED_ERRORS=()
+H_AT_EXIT=()   # commands run at exit once the daemon is stopped (services the test started)
 T=$'\t'   # for the tab-separated REPORT fields
 
 h_ok() { echo "ok $1"; }
@@ -77,6 +78,8 @@ h_bail() { h_not_ok "$1" "$2"; exit 1; }
 
 # Declare an error-level daemon log line this test provokes on purpose (extended regex).
 h_expect_error() { H_EXPECTED_ERRORS+=("$1"); }
+# h_at_exit CMD: run CMD (no arguments) at exit, after the daemon was stopped
+h_at_exit() { H_AT_EXIT+=("$1"); }
 
 h_free_port() { $H_PY port; }
 
@@ -251,13 +254,14 @@ h_unexpected_errors() {
 }
 
 h_teardown() {
-	local rc=$? bad left pid
+	local rc=$? bad left pid cmd
 	trap - EXIT
 	for pid in $H_BG_PIDS; do kill "$pid" 2>/dev/null; done
 	if [ -n "$H_PID" ]; then
 		h_stop TERM 15
 		[ "$H_EXIT" = 0 ] || h_not_ok teardown-stop "daemon exit status $H_EXIT after SIGTERM, expected 0"
 	fi
+	for cmd in "${H_AT_EXIT[@]}"; do $cmd; done
 	if [ "$H_STARTS" -gt 0 ]; then
 		bad=$(h_unexpected_errors)
 		if [ -n "$bad" ]; then

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The docker driver against a real Docker Engine API: Podman's compatible service (started here
+# on a socket in the test's temp dir, runc, no network) and the base image from
+# docker/Containerfile. Covers the sandbox's settings as seen from inside, warm reuse, freezing
+# (a frozen container's background busy loop gets no CPU), a timeout (the container is removed
+# and replaced), a missing image (a clear error at start and per invocation), idle reaping, and
+# that SIGTERM leaves no container and no sandbox dir. Isolation against hostile functions is
+# test_isolation_docker.sh. Needs root, runc and podman (make test installs them).
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/podman.sh"
+
+if [ "$(id -u)" != 0 ] || ! command -v podman >/dev/null; then
+	h_bail "set-up" "needs root and podman (make test installs podman; run it as root)"
+fi
+h_at_exit pm_stop
+pm_start "$H_TMP/podman" "$H_ROOT" || h_bail "set-up" "podman service did not start"
+
+h_config '{
+  "idle_timeout_s": 4,
+  "docker_socket": "@TMP@/podman/podman.sock",
+  "functions": {
+    "probe": {"code": "@ROOT@/tests/fixtures/functions/oci-probe", "sandbox": "docker",
+              "memory_mb": 256, "timeout_s": 2},
+    "burn": {"code": "@ROOT@/tests/fixtures/functions/oci-burn", "sandbox": "docker"},
+    "noimage": {"code": "@ROOT@/tests/fixtures/functions/echo", "sandbox": "docker",
+                "image": "localhost/sluice/missing:none"}
+  }
+}'
+h_start
+daemon_pid=$H_PID
+inv() { h_request POST "/2015-03-31/functions/$1/invocations" -d "$2"; }
+containers() { pm_containers "sluice-" | grep -c -- "-$daemon_pid\$"; }
+# cg NAME CONTROLLER FILE: a file of the container's cgroup, as the host sees it
+cg() {
+	local pid path
+	pid=$(pm_api GET "/containers/$1/json" | $H_PY get /dev/stdin State.Pid)
+	path=$(sed -n "s/^[0-9]*:[^:]*\\b$2\\b[^:]*://p" "/proc/$pid/cgroup")
+	cat "/sys/fs/cgroup/$2$path/$3"
+}
+
+h_true "start: the missing image is named in a warning" "no warning" \
+	h_log_has 'WARN .*image localhost/sluice/missing:none is not in the engine'
+
+# The sandbox as its runtime sees it.
+inv probe '{}'
+h_eq "probe: status" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"
+h_note "probe: $(cat "$H_RESP")"
+h_match "probe: PID 1 is sluice-init on the bound channel socket" \
+	'^/opt/sluice/sluice-init --channel-path /run/sluice/channel.sock .* -- /var/task/bootstrap$' "$(h_json init)"
+h_eq "probe: runs as uid 993" 993 "$(h_json uid)"
+h_eq "probe: /var/task is read-only" readonly "$(h_json task)"
+h_eq "probe: /tmp is writable" writable "$(h_json tmp)"
+h_eq "probe: network: curl cannot connect (7)" 7 "$(h_json net)"
+h_eq "probe: LAMBDA_TASK_ROOT and cwd" "/var/task /var/task" "$(h_json task_root) $(h_json cwd)"
+probe_ctr=$(h_json host)
+h_match "probe: hostname is the container's name" "^sluice-probe-[0-9]+-$daemon_pid\$" "$probe_ctr"
+h_eq "probe: memory limit (host view of its cgroup) = memory_mb" $((256 << 20)) \
+	"$(cg "$probe_ctr" memory memory.limit_in_bytes)"
+h_eq "probe: CPU quota = 100 ms * 256 / 1769" $((100000 * 256 / 1769)) \
+	"$(cg "$probe_ctr" cpu cpu.cfs_quota_us)"
+h_eq "probe: pids limit" 1024 "$(cg "$probe_ctr" pids pids.max)"
+inv probe '{}'
+h_eq "warm: the same container answers" "$probe_ctr" "$(h_json host)"
+h_eq "warm: one Init Duration for two invocations" 1 \
+	"$(h_count_log 'function:probe REPORT .*Init Duration')"
+
+# Freezing: the burner's busy loop runs only while the container is thawed.
+inv burn '{}'
+h_eq "burn: answers" '{"ok":1}' "$(cat "$H_RESP")"
+burn_ctr=$(pm_containers sluice-burn- | head -n 1)
+h_true "burn: the idle container is frozen" "freezer.state $(cg "$burn_ctr" freezer freezer.state)" \
+	h_wait 5 eval '[ "$(cg "$burn_ctr" freezer freezer.state)" = FROZEN ]'
+u0=$(cg "$burn_ctr" cpuacct cpuacct.usage)
+sleep 1
+u1=$(cg "$burn_ctr" cpuacct cpuacct.usage)
+h_eq "burn: no CPU used while frozen (cpuacct.usage over 1 s)" "$u0" "$u1"
+inv burn '{}'
+h_eq "burn: thawed for the next invocation" '{"ok":1}' "$(cat "$H_RESP")"
+h_true "burn: it ran again" "cpuacct.usage stayed $u1" \
+	test "$(cg "$burn_ctr" cpuacct cpuacct.usage)" -gt "$u1"
+
+# A timeout kills and removes the container; the next invocation gets a new one.
+inv probe '{"sleep":1}'
+h_eq "timeout: Sandbox.Timedout" "Unhandled Sandbox.Timedout" \
+	"$(h_header X-Amz-Function-Error) $(h_json errorType)"
+h_true "timeout: the container is removed" "still listed: $(pm_containers sluice-probe-)" \
+	h_wait 10 eval '! pm_containers sluice-probe- | grep -qx "$probe_ctr"'
+inv probe '{}'
+h_true "timeout: the next invocation runs in a new container" "host $(h_json host)" \
+	eval 'test "$(h_json host)" != "$probe_ctr" && test -n "$(h_json host)"'
+
+# A missing image: a clear error naming it, per invocation; nothing left behind.
+h_expect_error 'function:noimage'
+inv noimage '{}'
+h_note "noimage: $(cat "$H_RESP")"
+h_eq "noimage: a runtime error" "Unhandled Runtime.ExitError" \
+	"$(h_header X-Amz-Function-Error) $(h_json errorType)"
+h_match "noimage: the error names docker create and the image" \
+	'docker create sluice-noimage-[0-9]+-[0-9]+: .*missing.*\(HTTP 404\)' "$(h_json errorMessage)"
+h_true "noimage: no sandbox dir left" "$(ls "$H_TMP/state/sandboxes")" \
+	h_wait 5 eval '! ls "$H_TMP/state/sandboxes" | grep -q noimage'
+
+# Idle reaping (idle_timeout_s 4): the frozen containers go.
+h_true "idle: containers are reaped after idle_timeout_s" "$(containers) left" \
+	h_wait 15 eval '[ "$(containers)" = 0 ]'
+
+inv probe '{}'
+h_eq "end: one container again" 1 "$(containers)"
+h_stop TERM
+h_eq "SIGTERM exit status" 0 "$H_EXIT"
+h_eq "no container of the daemon left" 0 "$(containers)"
+h_eq "no sandbox dir left" "" "$(ls "$H_TMP/state/sandboxes")"
