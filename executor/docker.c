@@ -5,7 +5,10 @@
  * The container is the oci driver's (oci.c), expressed in the API: the function's image (a
  * skeleton of mount points by default, docker/Containerfile) with a read-only root; the host's
  * /usr and /etc, the code dir (/var/task) and the agent's dir (/opt/sluice) bound read-only;
- * a 512 MB tmpfs at /tmp; network "none"; uid and gid 993, no capabilities, no new privileges;
+ * a 512 MB tmpfs at /tmp; network "none"; uid and gid 993, no capabilities, no new privileges,
+ * seccomp.c's profile (Docker takes it inline in SecurityOpt, as the docker CLI sends a profile
+ * file's content; Podman's compatible API takes a path: seccomp.json in the sandbox's dir; which
+ * engine it is comes from /version at start);
  * memory and memory+swap = memory_mb, 1024 pids, nofile 1024, nproc 16384 (RLIMIT_NPROC counts
  * every process of uid 993 on the host, so a per-sandbox 1024 would let one fork bomb starve the
  * others: the pids cgroup is the per-sandbox bound; 16384 stays under the hard limits engines
@@ -50,6 +53,7 @@
 #define DOCKER_API "http://docker/v1.41"
 #define DOCKER_CALL_TIMEOUT_MS 60000  /* create, start, kill, logs, delete (not wait) */
 #define DOCKER_SYNC_TIMEOUT_MS 10000  /* the blocking delete of shutdown paths */
+#define DOCKER_CHECK_TIMEOUT_MS 2000  /* the blocking probes of sl_docker_check */
 #define DOCKER_NPROC 16384            /* RLIMIT_NPROC: per uid, host-wide (see above) */
 #define DOCKER_LOG_TAIL "5"           /* lines of a container's log quoted in its failure */
 
@@ -300,17 +304,38 @@ static json_t *binds_json(const struct sl_docker_sandbox *dk)
 	return sl_check_alloc(b);
 }
 
-static json_t *host_config_json(const struct sl_docker_sandbox *dk)
+/* The SecurityOpt value of the seccomp profile: Docker takes the profile itself, Podman's
+ * compatible API the path of a file (written into the sandbox's dir); NULL on failure. */
+static char *seccomp_opt(const struct sl_docker_sandbox *dk)
+{
+	json_t *profile = sl_seccomp_profile();
+	char *opt = NULL, *text = sl_check_alloc(json_dumps(profile, JSON_COMPACT));
+
+	if (dk->sb->pool->ex->docker_engine != SL_ENGINE_PODMAN) {
+		opt = sl_xasprintf("seccomp=%s", text);
+	} else {
+		char *path = sl_xasprintf("%s/seccomp.json", dk->dir);
+		if (json_dump_file(profile, path, JSON_COMPACT) == 0)
+			opt = sl_xasprintf("seccomp=%s", path);
+		free(path);
+	}
+	json_decref(profile);
+	free(text);
+	return opt;
+}
+
+static json_t *host_config_json(const struct sl_docker_sandbox *dk, const char *seccomp)
 {
 	const struct sl_function_config *fn = dk->sb->pool->fn;
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
-	json_t *h = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s], s:{s:s}, s:o,"
+	json_t *h = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s, s], s:{s:s}, s:o,"
 		      " s:[{s:s, s:I, s:I}, {s:s, s:I, s:I}]}",
 		      "NetworkMode", "none", "Memory", mem, "MemorySwap", mem,
 		      "PidsLimit", (json_int_t)SL_CTR_PIDS_LIMIT,
 		      "CpuPeriod", (json_int_t)SL_CTR_CPU_PERIOD_US,
 		      "CpuQuota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
-		      "ReadonlyRootfs", 1, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
+		      "ReadonlyRootfs", 1, "CapDrop", "ALL",
+		      "SecurityOpt", "no-new-privileges", seccomp,
 		      "Tmpfs", "/tmp", "rw,nosuid,nodev,mode=1777,size=" SL_CTR_TMP_SIZE,
 		      "Binds", binds_json(dk),
 		      "Ulimits", "Name", "nofile", "Soft", (json_int_t)SL_CTR_NOFILE,
@@ -320,7 +345,7 @@ static json_t *host_config_json(const struct sl_docker_sandbox *dk)
 	return sl_check_alloc(h);
 }
 
-static json_t *create_json(const struct sl_docker_sandbox *dk)
+static json_t *create_json(const struct sl_docker_sandbox *dk, const char *seccomp)
 {
 	const struct sl_executor *ex = dk->sb->pool->ex;
 	const struct sl_function_config *fn = dk->sb->pool->fn;
@@ -335,7 +360,7 @@ static json_t *create_json(const struct sl_docker_sandbox *dk)
 		      "Env", str_array(env), "User", user, "Hostname", dk->name,
 		      "WorkingDir", SL_OCI_TASK_ROOT,
 		      "Labels", "sluice.daemon", daemon, "sluice.function", fn->name,
-		      "HostConfig", host_config_json(dk));
+		      "HostConfig", host_config_json(dk, seccomp));
 	sl_strv_free(argv);
 	sl_strv_free(env);
 	return sl_check_alloc(c);
@@ -370,14 +395,17 @@ out:
 static void docker_free(struct sl_docker_sandbox *dk)
 {
 	char *sock = sl_xasprintf("%s/channel.sock", dk->dir);
+	char *seccomp = sl_xasprintf("%s/seccomp.json", dk->dir);
 
 	sl_http_call_cancel(dk->call);
 	sl_http_call_cancel(dk->wait);
 	sl_http_call_cancel(dk->inspect);
 	close_listener(dk);
 	unlink(sock);
+	unlink(seccomp);
 	rmdir(dk->dir);
 	free(sock);
+	free(seccomp);
 	free(dk->name);
 	free(dk->dir);
 	free(dk->reason);
@@ -415,11 +443,20 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 		docker_free(dk);
 		return rc;
 	}
+	if (ex->docker_engine == SL_ENGINE_UNKNOWN)   /* it did not answer at start */
+		sl_docker_check(ex);
+	char *seccomp = seccomp_opt(dk);
+	if (!seccomp) {
+		snprintf(msg, msglen, "docker sandbox dir %s: cannot write seccomp.json", dk->dir);
+		docker_free(dk);
+		return -EIO;
+	}
 	dk->accept_ev = sl_check_alloc(event_new(ex->base, dk->listen_fd, EV_READ | EV_PERSIST,
 						 on_accept, dk));
 	event_add(dk->accept_ev, NULL);
 	sb->docker = dk;
-	json_t *body = create_json(dk);
+	json_t *body = create_json(dk, seccomp);
+	free(seccomp);
 	path = sl_xasprintf("/containers/create?name=%s", dk->name);
 	dk->call = api(dk, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, on_created);
 	free(path);
@@ -476,36 +513,57 @@ void sl_docker_destroy(struct sl_sandbox *sb)
 	docker_free(dk);
 }
 
-/* One blocking GET for sl_docker_check; the status (0: no answer). */
-static long check_get(const struct sl_executor *ex, const char *path)
+/* One blocking GET for sl_docker_check; the status (0: no answer); *body (if not NULL) is the
+ * parsed JSON body or NULL. */
+static long check_get(const struct sl_executor *ex, const char *path, json_t **body)
 {
 	char *url = sl_xasprintf(DOCKER_API "%s", path);
 	struct sl_http_request req = { .method = "GET", .url = url,
 				       .unix_socket = ex->cfg->docker_socket,
-				       .timeout_ms = DOCKER_SYNC_TIMEOUT_MS };
+				       .timeout_ms = DOCKER_CHECK_TIMEOUT_MS };
 	struct sl_http_response res;
 
 	sl_http_call_sync(&req, &res);
+	if (body)
+		*body = res.status == 200 ? json_loadb(res.body, res.len, 0, NULL) : NULL;
 	free((char *)res.body);
 	free(url);
 	return res.status;
 }
 
+/* Podman's compatible API names itself among the /version components. */
+static bool is_podman(const json_t *version)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(version, "Components"), i, c) {
+		const char *name = json_string_value(json_object_get(c, "Name"));
+		if (name && strstr(name, "Podman"))
+			return true;
+	}
+	return false;
+}
+
 void sl_docker_check(struct sl_executor *ex)
 {
-	if (check_get(ex, "/_ping") != 200) {
+	json_t *version = NULL;
+
+	if (check_get(ex, "/version", &version) != 200) {
 		sl_warn("executor", "no Docker Engine API answers on %s: docker sandboxes fail "
 			"until one does (start docker, or `podman system service`)",
 			ex->cfg->docker_socket);
 		return;
 	}
+	ex->docker_engine = is_podman(version) ? SL_ENGINE_PODMAN : SL_ENGINE_DOCKER;
+	json_decref(version);
 	for (size_t i = 0; i < ex->n_pools; i++) {
 		const struct sl_function_config *fn = ex->pools[i].fn;
 		char *path;
 		if (fn->sandbox != SL_SANDBOX_DOCKER)
 			continue;
 		path = sl_xasprintf("/images/%s/json", fn->image);   /* '/' and ':' stay as they are */
-		if (check_get(ex, path) != 200)
+		if (check_get(ex, path, NULL) != 200)
 			sl_warn(ex->pools[i].tag, "image %s is not in the engine at %s (no pull is "
 				"done): build it, e.g. `make docker-image`", fn->image,
 				ex->cfg->docker_socket);

@@ -7,9 +7,11 @@
  * of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
  * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
  * has its own pid, network (loopback only: no network), ipc, uts and mount namespaces, no
- * capabilities, no new privileges, uid and gid 993 (Lambda's function user; /tmp is 1777), nofile 1024, memory (and memory+swap) limited to memory_mb,
- * at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
- * of 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms), and the cgroup path "sluice/<id>" (relative: below runc's own cgroup).
+ * capabilities, no new privileges, the seccomp profile of seccomp.c, uid and gid 993 (Lambda's
+ * function user; its rootfs/tmp is 1777, since runc gives the tmpfs that mode), nofile 1024,
+ * memory (and memory+swap) limited to memory_mb, at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
+ * of 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms), and the cgroup path
+ * "sluice/<id>" (relative: below runc's own cgroup).
  *
  * Process: sluice-init is the container's PID 1 with the same flags and environment as with the
  * process driver (spawn.c), paths as seen inside. `runc run --preserve-fds 1` hands it our end
@@ -156,7 +158,8 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
 	char *cgroup = sl_xasprintf("sluice/%s", id);
 	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
-			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}, s:s, s:o, s:o}",
+			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}, s:s, s:o, s:o,"
+			      " s:o}",
 			      "namespaces", "type", "pid", "type", "network", "type", "ipc",
 			      "type", "uts", "type", "mount",
 			      "resources", "devices", "allow", 0, "access", "rwm",
@@ -165,7 +168,8 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 			      "cpu", "quota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
 			      "period", (json_int_t)SL_CTR_CPU_PERIOD_US,
 			      "cgroupsPath", cgroup,
-			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly));
+			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly),
+			      "seccomp", sl_seccomp_profile());
 
 	free(cgroup);
 	return sl_check_alloc(l);

@@ -25,6 +25,7 @@
 
 #include "executor/executor.h"
 
+#include <jansson.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -134,6 +135,7 @@ struct sl_executor {
 	char *agent_path;
 	char *runc_path;                   /* when some function uses the oci driver */
 	struct sl_http_client *http;       /* when some function uses the docker driver */
+	enum { SL_ENGINE_UNKNOWN, SL_ENGINE_DOCKER, SL_ENGINE_PODMAN } docker_engine;
 	unsigned oci_seq;                  /* numbers container ids */
 	char region[64];
 	struct sl_pool *pools;
@@ -241,9 +243,13 @@ void sl_docker_kill(struct sl_sandbox *sb);
 /* Synchronously remove the container if it is not yet gone, then free the docker state and its
  * dir (shutdown and free paths). */
 void sl_docker_destroy(struct sl_sandbox *sb);
-/* Whether the engine answers and has each docker function's image; logs a warning per problem
- * (the daemon still starts: the engine may come later). */
+/* Which engine answers (ex->docker_engine) and whether it has each docker function's image;
+ * logs a warning per problem (the daemon still starts: the engine may come later). Blocking. */
 void sl_docker_check(struct sl_executor *ex);
+
+/* seccomp.c: the seccomp profile of container sandboxes (OCI's linux.seccomp, also Docker's
+ * profile format); a new reference. */
+json_t *sl_seccomp_profile(void);
 
 /* oci_cgroup.c: a container's cgroups (v1) and the freezer (oci and docker). */
 /* Read FILE of the container's cgroup for controller ctrl (NUL-terminated); 0 or -errno. */

@@ -4,7 +4,7 @@
 set -eu
 want=$1
 run_pkgs="gcc make pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libssl-dev curl"
-test_pkgs="$run_pkgs libcmocka-dev clang nodejs npm autoconf automake libtool cmake g++ unzip python3 runc podman"
+test_pkgs="$run_pkgs libcmocka-dev clang nodejs npm autoconf automake libtool cmake g++ unzip python3 runc podman gdb"
 case "$want" in
   run) pkgs=$run_pkgs ;;
   test) pkgs=$test_pkgs ;;

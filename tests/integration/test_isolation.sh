@@ -105,6 +105,14 @@ h_eq "net: connect to 192.0.2.1:80 is unreachable" ENETUNREACH "$(h_json connect
 h_eq "net: only loopback" '["lo"]' "$(h_json interfaces)"
 innocent after-net
 
+# Namespaces: a non-root uid may make a user namespace (and be root in it) unless seccomp denies
+# it; both ways are denied.
+inv snoop '{"case":"ns"}'
+h_note "ns: $(body)"
+h_eq "ns: unshare(CLONE_NEWUSER) is denied by seccomp" EPERM "$(h_json unshare)"
+h_eq "ns: clone(CLONE_NEWUSER) is denied by seccomp" EPERM "$(h_json clone)"
+innocent after-ns
+
 # Writes: read-only everywhere but /tmp.
 inv snoop '{"case":"write","paths":["/var/task/hostile-w","/usr/hostile-w","/etc/hostile-w","/hostile-w","/tmp/hostile-w"]}'
 h_eq "write: status" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"

@@ -138,6 +138,12 @@ h_stop() {
 		sleep 0.1
 	done
 	if h_alive "$H_PID"; then
+		# a daemon that does not stop is a bug: its threads' stacks go into the test's log
+		if [ "$sig" != KILL ] && command -v gdb >/dev/null; then
+			echo "# daemon $H_PID still alive ${secs} s after SIG$sig; its stacks:"
+			timeout 30 gdb -p "$H_PID" -batch -ex "thread apply all bt" 2>&1 |
+				grep -E '^(#|Thread)' | sed 's/^/#   /'
+		fi
 		kill -s KILL "$H_PID" 2>/dev/null
 		wait "$H_PID" 2>/dev/null
 		H_EXIT=timeout
