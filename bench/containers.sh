@@ -385,9 +385,10 @@ with open(os.path.join(root, "bench/results/containers.json"), "w") as f:
     f.write("\n")
 
 yn = lambda b: "met" if b else "NOT met"
+times = lambda x: "%.2f× faster" % x if x >= 1 else "%.2f× slower" % (1 / x)
 table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, Linux {r['kernel']}), commit {r['git_rev']}, `make bench-containers` (release build; {r['runc_version']}, {r['podman_version']}).
 
-| What | process driver | oci driver (runc) | Peer | Ratio |
+| What | process driver | container driver: oci (runc), or docker where the row says | Peer | Ratio |
 |---|---|---|---|---|
 | Cold start, C runtime, p50 / p99 (n={r['cold_start_n']} each; no sandbox → first response) | {r['cold_start_p50_ms_process']} ms / {r['cold_start_p99_ms_process']} ms | {r['cold_start_p50_ms_oci']} ms / {r['cold_start_p99_ms_oci']} ms | `podman run --rm … true` (n={r['cold_start_podman_run_n']}): {r['cold_start_p50_ms_podman_run']} ms / {r['cold_start_p99_ms_podman_run']} ms; floor `runc run` /bin/true (n={r['runc_run_true_n']}): {r['runc_run_true_p50_ms']} ms / {r['runc_run_true_p99_ms']} ms (CPU of the runc / podman command per run: {r['runc_run_true_cpu_ms']} / {r['podman_run_cpu_ms']} ms) | oci {r['cold_oci_vs_podman_run_speedup']}× faster than podman run (p50) |
 | Cold start, oci at memory_mb 1769 (one vCPU of CFS quota instead of 0.07), p50 / p99 | | {r['cold_start_p50_ms_oci_1769mb']} ms / {r['cold_start_p99_ms_oci_1769mb']} ms | | {r['cold_oci_1769mb_vs_podman_run_speedup']}× faster than podman run (p50) |
@@ -398,7 +399,7 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 | Sandbox starts, {r['burst_sandboxes']} functions invoked at once (executor_max_starting 1000) | {r['sandbox_starts_per_s_process']} /s | {r['sandbox_starts_per_s']} /s ({r['sandbox_starts_burst_wall_ms']} ms for all; each p50 {r['sandbox_starts_burst_p50_ms']} ms) | | |
 | Idle sandbox memory | agent + runtime RSS {r['idle_sandbox_rss_kb_process']} kB | agent + runtime RSS {r['idle_sandbox_rss_kb']} kB; memory cgroup usage {r['idle_sandbox_cgroup_usage_kb']} kB (freezer {r['idle_sandbox_freezer_state']}) | | |
 | Daemon peak RSS (VmHWM), {r['oci_containers_live_at_end']} oci sandboxes live at the end | {r['daemon_peak_rss_mb']} MB | | | |
-| docker driver (Podman's API service, runc): cold start p50 / p99 (n={r['cold_start_n_docker']}) | | {r['cold_start_p50_ms_docker']} ms / {r['cold_start_p99_ms_docker']} ms | `podman run --rm`: {r['cold_start_p50_ms_podman_run']} ms | docker driver {r['cold_docker_vs_podman_run_speedup']}× faster than podman run (p50) |
+| docker driver (Podman's API service, runc): cold start p50 / p99 (n={r['cold_start_n_docker']}) | | {r['cold_start_p50_ms_docker']} ms / {r['cold_start_p99_ms_docker']} ms | `podman run --rm`: {r['cold_start_p50_ms_podman_run']} ms | {times(r['cold_docker_vs_podman_run_speedup'])} than podman run (p50) |
 | docker driver: warm invoke back to back, p50 / p99 | | {r['warm_invoke_p50_us_docker']:.0f} µs / {r['warm_invoke_p99_us_docker']:.0f} µs | | docker − process: {r['warm_invoke_docker_minus_process_us']:+.0f} µs (p50) |
 
 Errors: cold {r['cold_start_errors']}, podman run {r['cold_start_podman_run_errors']}, runc run {r['runc_run_true_errors']}, warm {r['warm_invoke_errors']}, paced {r['thaw_invoke_errors']}, burst {r['sandbox_starts_burst_errors']}; containers left after the run: {r['containers_left_after_stop']}.

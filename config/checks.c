@@ -177,4 +177,10 @@ void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj,
 			    "got %d", fn->max_concurrency, fn->provisioned_concurrency);
 		free(sub);
 	}
+	if (fn->layers && fn->layers[0] && fn->sandbox == SL_SANDBOX_PROCESS) {
+		char *sub = sl_path_key(path, "layers");
+		sl_diag_add(dc->diag, sub, "expected no layers with \"sandbox\": \"process\" (it "
+			    "has no /opt of its own): use \"oci\" or \"docker\"");
+		free(sub);
+	}
 }

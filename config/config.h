@@ -37,6 +37,7 @@
 
 enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
 enum sl_sandbox_kind { SL_SANDBOX_PROCESS = 0, SL_SANDBOX_OCI, SL_SANDBOX_DOCKER };
+enum sl_network_mode { SL_NETWORK_NONE = 0, SL_NETWORK_HOST };
 
 struct sl_function_config {
 	char *name;
@@ -56,6 +57,9 @@ struct sl_function_config {
 	enum sl_sandbox_kind sandbox; /* driver, default process */
 	int provisioned_concurrency; /* sandboxes kept initialised and warm, 0..max_concurrency,
 				      * default 0 */
+	enum sl_network_mode network; /* container drivers: none (default) or the host's */
+	char **layers;            /* container drivers: NULL-terminated absolute dirs merged in
+				   * order (later ones win) at /opt; NULL when none */
 	char *image;              /* docker: the container image, default
 				   * "localhost/sluice/base:latest" (docker/Containerfile) */
 };

@@ -135,6 +135,14 @@ static bool decode_list(struct sl_decode *dc, const char *path, const struct sl_
 		return false;
 	char **list = sl_xcalloc(n + 1, sizeof(char *));
 	json_array_foreach(v, i, item) {
+		if (json_is_string(item) && (p->flags & SL_PROP_PATH)) {
+			char *sub = sl_path_index(path, i);
+			decode_path(dc, sub, p, json_string_value(item), &list[i]);
+			free(sub);
+			if (!list[i])   /* reported; keep the list whole */
+				list[i] = sl_xstrdup("");
+			continue;
+		}
 		if (json_is_string(item)) {
 			list[i] = sl_xstrdup(json_string_value(item));
 			continue;

@@ -44,7 +44,8 @@ enum sl_prop_type {
 };
 
 #define SL_PROP_REQUIRED 0x1u /* missing key is an error */
-#define SL_PROP_PATH     0x2u /* STRING: resolved against the base directory, stored absolute */
+#define SL_PROP_PATH     0x2u /* STRING, STRING_LIST items: resolved against the base directory,
+                               * stored absolute */
 #define SL_PROP_DIR      0x4u /* with PATH: must name an existing directory */
 
 /* Names of functions, sources, triggers and destinations. */

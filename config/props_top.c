@@ -16,10 +16,13 @@
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 static const char *const sandbox_kinds[] = { "process", "oci", "docker", NULL };
+static const char *const network_modes[] = { "none", "host", NULL };
 
 _Static_assert(SL_SANDBOX_PROCESS == 0 && SL_SANDBOX_OCI == 1 && SL_SANDBOX_DOCKER == 2,
 	       "sandbox_kinds order");
 _Static_assert(sizeof(enum sl_sandbox_kind) == sizeof(int), "ENUM rows store an int");
+_Static_assert(SL_NETWORK_NONE == 0 && SL_NETWORK_HOST == 1, "network_modes order");
+_Static_assert(sizeof(enum sl_network_mode) == sizeof(int), "ENUM rows store an int");
 
 #define ENV_NAME(n) #n,
 const char *const sl_env_reserved[] = { SL_ENV_RESERVED(ENV_NAME) NULL };
@@ -137,6 +140,16 @@ const struct sl_prop sl_props_function[] = {
 		  "invocation (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, init "
 		  "timeout max(130 s, timeout_s)), never stopped as idle and replaced when they "
 		  "die; at most max_concurrency. Others are started on demand." },
+	{ .name = "network", .type = SL_PROP_ENUM, .def = "\"none\"", .values = network_modes,
+	  .offset = FN(network),
+	  .help = "Network of an `oci` or `docker` sandbox: `none` (loopback only) or `host` "
+		  "(the host's network namespace: the function can reach what the host can). "
+		  "The `process` driver always shares the host's network." },
+	{ .name = "layers", .type = SL_PROP_STRING_LIST, .flags = SL_PROP_PATH | SL_PROP_DIR,
+	  .min = 0, .max = 5, .offset = FN(layers),
+	  .help = "Directories merged in order (a later one's files win) and mounted read-only "
+		  "at /opt, as Lambda extracts a function's layers; at most 5. Relative to the "
+		  "config file's directory; each must exist. Needs an `oci` or `docker` sandbox." },
 	{ .name = "image", .type = SL_PROP_STRING, .def = "\"localhost/sluice/base:latest\"",
 	  .min = 1, .max = 255, .offset = FN(image),
 	  .help = "Container image of a `docker` sandbox; it must exist in the engine (no pull). "

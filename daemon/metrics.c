@@ -65,14 +65,18 @@ static void render_functions(struct evbuffer *out, const struct sl_executor *ex)
 		evbuffer_add_printf(out, "sluice_function_cold_starts_total{function=\"%s\"} %" PRIu64 "\n",
 				    st.name, st.cold_starts);
 	}
-	family(out, "sluice_function_sandboxes", "gauge", "Sandboxes by state.");
+	family(out, "sluice_function_sandboxes", "gauge",
+	       "Sandboxes by state: live = starting + idle + busy; frozen (idle, container drivers) "
+	       "and provisioned are subsets of live; stopping ones are on their way out.");
 	for (size_t i = 0; i < n; i++) {
 		sl_executor_function_stats(ex, i, &st);
-		evbuffer_add_printf(out,
-				    "sluice_function_sandboxes{function=\"%s\",state=\"live\"} %zu\n"
-				    "sluice_function_sandboxes{function=\"%s\",state=\"busy\"} %zu\n"
-				    "sluice_function_sandboxes{function=\"%s\",state=\"starting\"} %zu\n",
-				    st.name, st.sandboxes, st.name, st.busy, st.name, st.starting);
+		const struct { const char *state; size_t n; } rows[] = {
+			{ "live", st.sandboxes }, { "starting", st.starting }, { "idle", st.idle },
+			{ "busy", st.busy }, { "frozen", st.frozen },
+			{ "provisioned", st.provisioned }, { "stopping", st.stopping } };
+		for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+			evbuffer_add_printf(out, "sluice_function_sandboxes{function=\"%s\","
+					    "state=\"%s\"} %zu\n", st.name, rows[k].state, rows[k].n);
 	}
 	family(out, "sluice_function_queued", "gauge", "Invocations waiting for a sandbox.");
 	for (size_t i = 0; i < n; i++) {
@@ -80,6 +84,12 @@ static void render_functions(struct evbuffer *out, const struct sl_executor *ex)
 		evbuffer_add_printf(out, "sluice_function_queued{function=\"%s\"} %zu\n", st.name,
 				    st.queued);
 	}
+	long budget, used;
+	sl_executor_memory(ex, &budget, &used);
+	family(out, "sluice_executor_memory_mb", "gauge",
+	       "The sandboxes' memory budget (executor_memory_mb) and the part live sandboxes hold.");
+	evbuffer_add_printf(out, "sluice_executor_memory_mb{kind=\"budget\"} %ld\n"
+			    "sluice_executor_memory_mb{kind=\"used\"} %ld\n", budget, used);
 }
 
 void sl_metrics_render(struct evbuffer *out, const struct sl_metrics_trigger *triggers,

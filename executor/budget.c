@@ -10,6 +10,12 @@
  * Burst limit. At most executor_max_starting sandboxes are initialising at once, all functions
  * together; further starts wait the same way.
  *
+ * Fairness. Starts waiting on these global limits are served first come, first served across
+ * functions: a pool may not start a sandbox while another blocked pool's oldest invocation has
+ * waited longer (unless that one can never fit the budget), and the wake-up pumps the blocked
+ * pools oldest waiter first. So a small function arriving later cannot keep taking the room a
+ * large one is waiting for.
+ *
  * Queue timeout. An invocation waits at most executor_queue_timeout_ms for a sandbox; then it is
  * answered THROTTLED with the reason (concurrency, memory budget, burst limit). The oldest
  * n_starting queued invocations of a pool are covered by sandboxes already initialising (they
@@ -18,9 +24,10 @@
  * Provisioned concurrency. The pump keeps fn->provisioned_concurrency sandboxes marked
  * provisioned alive: started at executor start (AWS_LAMBDA_INITIALIZATION_TYPE=
  * provisioned-concurrency, init timeout max(130 s, timeout_s, init_timeout_s)), their idle timer
- * cancelled after every pump (so never reaped as idle), and replaced when they die, at most one
- * replacement per SL_PROV_RETRY_MS per function (a runtime whose init keeps failing is not
- * restarted in a tight loop). Their first REPORT has no Init Duration (the init happened before
+ * cancelled after every pump (so never reaped as idle), and replaced when they die. Replacements
+ * back off: the n-th in a row without a provisioned init succeeding in between waits
+ * SL_PROV_RETRY_MS * 2^(n-1), at most 64 times that (a runtime whose init keeps failing is not
+ * restarted in a tight loop, nor given up on); each function has its own timer for it. Their first REPORT has no Init Duration (the init happened before
  * traffic, as on Lambda).
  */
 #include "executor/pool.h"
@@ -39,6 +46,7 @@
 #define SL_MEM_BUDGET_FALLBACK_MB 4096  /* when /proc/meminfo cannot be read */
 #define SL_PROV_INIT_TIMEOUT_S 130      /* lambda-semantics.md §1.11 */
 #define SL_PROV_RETRY_MS 1000
+#define SL_PROV_BACKOFF_MAX_SHIFT 6     /* replacements wait at most 64 s */
 
 static long ts_ms_until(const struct timespec *t, const struct timespec *now)
 {
@@ -84,6 +92,12 @@ static long mem_used(const struct sl_executor *ex)
 	for (size_t i = 0; i < ex->n_pools; i++)
 		used += (long)ex->pools[i].n_total * ex->pools[i].fn->memory_mb;
 	return used;
+}
+
+void sl_executor_memory(const struct sl_executor *ex, long *budget_mb, long *used_mb)
+{
+	*budget_mb = ex->mem_budget_mb;
+	*used_mb = mem_used(ex);
 }
 
 static size_t starting(const struct sl_executor *ex)
@@ -164,11 +178,51 @@ static void make_room(struct sl_pool *pool, long excess)
 	}
 }
 
+/* Since when pool's oldest queued invocation has waited, or NULL when none does. */
+static const struct timespec *queued_since(const struct sl_pool *pool)
+{
+	const struct sl_invocation *inv = TAILQ_FIRST(&pool->queue);
+
+	return inv ? &inv->t_queued : NULL;
+}
+
+/* Whether pool a's oldest waiter came before b's (a pool with none comes last). */
+static bool waited_longer(const struct sl_pool *a, const struct sl_pool *b)
+{
+	const struct timespec *ta = queued_since(a), *tb = queued_since(b);
+
+	if (!ta || !tb)
+		return ta != NULL;
+	return ta->tv_sec != tb->tv_sec ? ta->tv_sec < tb->tv_sec : ta->tv_nsec < tb->tv_nsec;
+}
+
+/* FIFO across functions: another pool waits for a start under the global limits, has waited
+ * longer, and can ever fit; it goes first. */
+static bool waits_behind(const struct sl_pool *pool)
+{
+	const struct sl_executor *ex = pool->ex;
+
+	for (size_t i = 0; i < ex->n_pools; i++) {
+		const struct sl_pool *q = &ex->pools[i];
+		if (q != pool && q->blocked && q->n_queued > q->n_starting &&
+		    q->n_active < (size_t)q->fn->max_concurrency &&
+		    q->fn->memory_mb <= ex->mem_budget_mb && waited_longer(q, pool))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a pump of the blocked pool would start a sandbox (or make room for one) now. */
+static bool could_start(const struct sl_pool *pool)
+{
+	return (fits(pool) || can_make_room(pool)) && !waits_behind(pool);
+}
+
 bool sl_budget_can_start(struct sl_pool *pool)
 {
 	struct sl_executor *ex = pool->ex;
 
-	if (starting(ex) >= ex->max_starting) {
+	if (starting(ex) >= ex->max_starting || waits_behind(pool)) {
 		pool->blocked = true;
 		return false;
 	}
@@ -240,12 +294,15 @@ void sl_budget_provision(struct sl_pool *pool)
 		if (pool->prov_filled) {
 			long wait = ts_ms_until(&pool->prov_retry_at, &now);
 			if (wait > 0) {
-				if (!evtimer_pending(ex->prov_ev, NULL))
-					add_timer_ms(ex->prov_ev, wait);
+				if (!evtimer_pending(pool->prov_ev, NULL))
+					add_timer_ms(pool->prov_ev, wait);
 				return;
 			}
+			unsigned shift = pool->prov_replacements < SL_PROV_BACKOFF_MAX_SHIFT ?
+					 pool->prov_replacements : SL_PROV_BACKOFF_MAX_SHIFT;
+			pool->prov_replacements++;
 			pool->prov_retry_at = now;
-			ts_add_ms(&pool->prov_retry_at, SL_PROV_RETRY_MS);
+			ts_add_ms(&pool->prov_retry_at, (long)SL_PROV_RETRY_MS << shift);
 		}
 		if (!sl_budget_can_start(pool))
 			return;
@@ -381,10 +438,22 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < ex->n_pools; i++) {
-		struct sl_pool *pool = &ex->pools[i];
-		if (pool->blocked && (fits(pool) || can_make_room(pool)))
-			sl_pool_pump(pool);
+	unsigned round = ++ex->wake_round;
+
+	/* the longest waiting first: each start may take the room the next one wanted */
+	for (;;) {
+		struct sl_pool *next = NULL;
+		for (size_t i = 0; i < ex->n_pools; i++) {
+			struct sl_pool *pool = &ex->pools[i];
+			if (pool->blocked && pool->woken != round &&
+			    (!next || waited_longer(pool, next)))
+				next = pool;
+		}
+		if (!next)
+			break;
+		next->woken = round;
+		if (could_start(next))
+			sl_pool_pump(next);
 	}
 }
 
@@ -392,7 +461,7 @@ void sl_budget_wake(struct sl_executor *ex)
 {
 	for (size_t i = 0; i < ex->n_pools; i++) {
 		const struct sl_pool *pool = &ex->pools[i];
-		if (pool->blocked && (fits(pool) || can_make_room(pool))) {
+		if (pool->blocked && could_start(pool)) {
 			event_active(ex->wake_ev, EV_TIMEOUT, 0);
 			break;
 		}
@@ -402,12 +471,15 @@ void sl_budget_wake(struct sl_executor *ex)
 
 static void prov_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct sl_executor *ex = arg;
-
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < ex->n_pools; i++)
-		sl_pool_pump(&ex->pools[i]);
+	sl_pool_pump(arg);
+}
+
+void sl_budget_initialised(struct sl_sandbox *sb)
+{
+	if (sb->provisioned)
+		sb->pool->prov_replacements = 0;
 }
 
 void sl_budget_init(struct sl_executor *ex)
@@ -421,7 +493,9 @@ void sl_budget_init(struct sl_executor *ex)
 							  : SL_MAX_STARTING_DEFAULT;
 	ex->queue_ev = sl_check_alloc(evtimer_new(ex->base, queue_cb, ex));
 	ex->wake_ev = sl_check_alloc(event_new(ex->base, -1, 0, wake_cb, ex));
-	ex->prov_ev = sl_check_alloc(evtimer_new(ex->base, prov_cb, ex));
+	for (size_t i = 0; i < ex->n_pools; i++)
+		ex->pools[i].prov_ev = sl_check_alloc(evtimer_new(ex->base, prov_cb,
+								  &ex->pools[i]));
 	sl_info("executor", "memory budget %ld MB, queue timeout %ld ms, at most %zu sandboxes "
 		"initialising at once", ex->mem_budget_mb, ex->queue_timeout_ms, ex->max_starting);
 }
@@ -430,5 +504,6 @@ void sl_budget_free(struct sl_executor *ex)
 {
 	event_free(ex->queue_ev);
 	event_free(ex->wake_ev);
-	event_free(ex->prov_ev);
+	for (size_t i = 0; i < ex->n_pools; i++)
+		event_free(ex->pools[i].prov_ev);
 }

@@ -4,8 +4,9 @@
  *
  * The container is the oci driver's (oci.c), expressed in the API: the function's image (a
  * skeleton of mount points by default, docker/Containerfile) with a read-only root; the host's
- * /usr and /etc, the code dir (/var/task) and the agent's dir (/opt/sluice) bound read-only;
- * a 512 MB tmpfs at /tmp; network "none"; uid and gid 993, no capabilities, no new privileges,
+ * /usr and /etc, the code dir (/var/task), the merged layers (/opt, layers.c) and the agent's
+ * dir (/opt/sluice) bound read-only;
+ * a 512 MB tmpfs at /tmp; network "none" (or "host" when the function asks); uid and gid 993, no capabilities, no new privileges,
  * seccomp.c's profile (Docker takes it inline in SecurityOpt, as the docker CLI sends a profile
  * file's content; Podman's compatible API takes a path: seccomp.json in the sandbox's dir; which
  * engine it is comes from /version at start);
@@ -295,13 +296,17 @@ static json_t *binds_json(const struct sl_docker_sandbox *dk)
 {
 	const struct sl_executor *ex = dk->sb->pool->ex;
 	char *agent_dir = sl_agent_dir(ex);
-	json_t *b = json_pack("[s, s, s+, s+, s+]", "/usr:/usr:ro", "/etc:/etc:ro",
+	const char *opt_dir = dk->sb->pool->opt_dir;
+	json_t *b = json_pack("[s, s, s+, s+]", "/usr:/usr:ro", "/etc:/etc:ro",
 			      dk->sb->pool->fn->code_dir, ":" SL_OCI_TASK_ROOT ":ro",
-			      agent_dir, ":" SL_OCI_AGENT_DIR ":ro",
 			      dk->dir, ":" SL_DOCKER_CHANNEL_DIR);
 
+	sl_check_alloc(b);
+	if (opt_dir)   /* before the agent's dir, whose mount point it holds */
+		json_array_append_new(b, json_pack("s+", opt_dir, ":/opt:ro"));
+	json_array_append_new(b, json_pack("s+", agent_dir, ":" SL_OCI_AGENT_DIR ":ro"));
 	free(agent_dir);
-	return sl_check_alloc(b);
+	return b;
 }
 
 /* The SecurityOpt value of the seccomp profile: Docker takes the profile itself, Podman's
@@ -330,7 +335,7 @@ static json_t *host_config_json(const struct sl_docker_sandbox *dk, const char *
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
 	json_t *h = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s, s], s:{s:s}, s:o,"
 		      " s:[{s:s, s:I, s:I}, {s:s, s:I, s:I}]}",
-		      "NetworkMode", "none", "Memory", mem, "MemorySwap", mem,
+		      "NetworkMode", fn->network == SL_NETWORK_HOST ? "host" : "none", "Memory", mem, "MemorySwap", mem,
 		      "PidsLimit", (json_int_t)SL_CTR_PIDS_LIMIT,
 		      "CpuPeriod", (json_int_t)SL_CTR_CPU_PERIOD_US,
 		      "CpuQuota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
@@ -489,6 +494,38 @@ void sl_docker_kill(struct sl_sandbox *sb)
 	free(path);
 }
 
+/* One blocking call (shutdown and start-up paths); the status (0: no answer). *body (if not
+ * NULL) gets the parsed JSON body of a 2xx answer, or NULL; why (if not NULL) the engine's or
+ * the transport's message. */
+static long api_sync(const struct sl_executor *ex, const char *method, const char *path,
+		     long timeout_ms, json_t **body, char *why, size_t whylen)
+{
+	char *url = sl_xasprintf(DOCKER_API "%s", path);
+	struct sl_http_request req = { .method = method, .url = url,
+				       .unix_socket = ex->cfg->docker_socket,
+				       .timeout_ms = timeout_ms };
+	struct sl_http_response res;
+
+	sl_http_call_sync(&req, &res);
+	if (body)
+		*body = res.status / 100 == 2 ? json_loadb(res.body, res.len, 0, NULL) : NULL;
+	if (why)
+		describe(&res, why, whylen);
+	free((char *)res.body);
+	free(url);
+	return res.status;
+}
+
+void sl_docker_remove(const struct sl_executor *ex, const char *tag, const char *name)
+{
+	char *path = sl_xasprintf("/containers/%s?force=1", name), why[512];
+	long status = api_sync(ex, "DELETE", path, DOCKER_SYNC_TIMEOUT_MS, NULL, why, sizeof(why));
+
+	if (status != 204 && status != 404)
+		sl_warn(tag, "docker delete %s: %s", name, why);
+	free(path);
+}
+
 void sl_docker_destroy(struct sl_sandbox *sb)
 {
 	struct sl_docker_sandbox *dk = sb->docker;
@@ -496,39 +533,9 @@ void sl_docker_destroy(struct sl_sandbox *sb)
 	if (!dk)
 		return;
 	sb->docker = NULL;
-	if (!dk->removed && (dk->created || dk->call)) {
-		const struct sl_executor *ex = sb->pool->ex;
-		char *url = sl_xasprintf(DOCKER_API "/containers/%s?force=1", dk->name);
-		struct sl_http_request req = { .method = "DELETE", .url = url,
-					       .unix_socket = ex->cfg->docker_socket,
-					       .timeout_ms = DOCKER_SYNC_TIMEOUT_MS };
-		struct sl_http_response res;
-		sl_http_call_sync(&req, &res);
-		if (res.status != 204 && res.status != 404)
-			sl_warn(sb->pool->tag, "docker delete %s: %s", dk->name,
-				res.status ? res.body : res.error);
-		free((char *)res.body);
-		free(url);
-	}
+	if (!dk->removed && (dk->created || dk->call))
+		sl_docker_remove(sb->pool->ex, sb->pool->tag, dk->name);
 	docker_free(dk);
-}
-
-/* One blocking GET for sl_docker_check; the status (0: no answer); *body (if not NULL) is the
- * parsed JSON body or NULL. */
-static long check_get(const struct sl_executor *ex, const char *path, json_t **body)
-{
-	char *url = sl_xasprintf(DOCKER_API "%s", path);
-	struct sl_http_request req = { .method = "GET", .url = url,
-				       .unix_socket = ex->cfg->docker_socket,
-				       .timeout_ms = DOCKER_CHECK_TIMEOUT_MS };
-	struct sl_http_response res;
-
-	sl_http_call_sync(&req, &res);
-	if (body)
-		*body = res.status == 200 ? json_loadb(res.body, res.len, 0, NULL) : NULL;
-	free((char *)res.body);
-	free(url);
-	return res.status;
 }
 
 /* Podman's compatible API names itself among the /version components. */
@@ -549,7 +556,7 @@ void sl_docker_check(struct sl_executor *ex)
 {
 	json_t *version = NULL;
 
-	if (check_get(ex, "/version", &version) != 200) {
+	if (api_sync(ex, "GET", "/version", DOCKER_CHECK_TIMEOUT_MS, &version, NULL, 0) != 200) {
 		sl_warn("executor", "no Docker Engine API answers on %s: docker sandboxes fail "
 			"until one does (start docker, or `podman system service`)",
 			ex->cfg->docker_socket);
@@ -563,7 +570,7 @@ void sl_docker_check(struct sl_executor *ex)
 		if (fn->sandbox != SL_SANDBOX_DOCKER)
 			continue;
 		path = sl_xasprintf("/images/%s/json", fn->image);   /* '/' and ':' stay as they are */
-		if (check_get(ex, path, NULL) != 200)
+		if (api_sync(ex, "GET", path, DOCKER_CHECK_TIMEOUT_MS, NULL, NULL, 0) != 200)
 			sl_warn(ex->pools[i].tag, "image %s is not in the engine at %s (no pull is "
 				"done): build it, e.g. `make docker-image`", fn->image,
 				ex->cfg->docker_socket);

@@ -2,11 +2,13 @@
 #include "executor/executor.h"
 
 #include "config/config.h"
+#include "core/fs.h"
 #include "core/http_client.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "executor/pool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -123,6 +125,51 @@ static void pool_init(struct sl_executor *ex, struct sl_pool *pool,
 	TAILQ_INIT(&pool->queue);
 }
 
+/* Every dir under <state_dir>/sandboxes/ was left by an earlier daemon on this state dir (the
+ * daemon holds its lock: daemon/state_dir.c), and its container may still run: an oci bundle
+ * (config.json) gets `runc delete --force`, a docker sandbox (channel.sock) a forced delete,
+ * then the dir goes. */
+static void remove_stale_sandboxes(struct sl_executor *ex)
+{
+	char *top, *runc = ex->runc_path ? sl_xstrdup(ex->runc_path) : NULL;
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!ex->cfg->state_dir)
+		return;
+	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
+	if (!(d = opendir(top))) {
+		free(top);
+		free(runc);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *dir = sl_xasprintf("%s/%s", top, e->d_name);
+		char *bundle = sl_xasprintf("%s/config.json", dir);
+		char *sock = sl_xasprintf("%s/channel.sock", dir);
+		if (access(bundle, F_OK) == 0 && (runc || sl_oci_find_runc(&runc) == 0)) {
+			char *args[] = { "delete", "--force", e->d_name, NULL };
+			sl_oci_runc(runc, args);
+		}
+		if (access(sock, F_OK) == 0)
+			sl_docker_remove(ex, TAG, e->d_name);
+		sl_rm_tree(dir);
+		n++;
+		free(dir);
+		free(bundle);
+		free(sock);
+	}
+	closedir(d);
+	if (n)
+		sl_info(TAG, "removed %zu sandbox%s an earlier daemon left in %s", n,
+			n == 1 ? "" : "es", top);
+	free(top);
+	free(runc);
+}
+
 int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const char *agent_path,
 		    struct sl_executor **out)
 {
@@ -162,6 +209,18 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 	}
 	if (ex->http)
 		sl_docker_check(ex);
+	remove_stale_sandboxes(ex);
+	for (size_t i = 0; i < ex->n_pools; i++) {
+		struct sl_pool *pool = &ex->pools[i];
+		char msg[512];
+		if (!pool->fn->layers || !pool->fn->layers[0])
+			continue;
+		if (sl_layers_merge(ex, pool->fn, &pool->opt_dir, msg, sizeof(msg)) != 0) {
+			sl_error(pool->tag, "%s", msg);
+			sl_executor_free(ex);
+			return -EINVAL;
+		}
+	}
 	ex->sig_chld = sl_check_alloc(evsignal_new(base, SIGCHLD, sigchld_cb, ex));
 	ex->defer_ev = sl_check_alloc(event_new(base, -1, 0, defer_cb, ex));
 	ex->done_ev = sl_check_alloc(event_new(base, -1, 0, done_cb, ex));
@@ -260,6 +319,9 @@ void sl_executor_free(struct sl_executor *ex)
 		}
 		free(pool->tag);
 		free(pool->arn);
+		if (pool->opt_dir)
+			sl_rm_tree(pool->opt_dir);
+		free(pool->opt_dir);
 	}
 	while ((inv = TAILQ_FIRST(&ex->deferred)) != NULL) {
 		TAILQ_REMOVE(&ex->deferred, inv, link);
@@ -303,9 +365,13 @@ void sl_executor_function_stats(const struct sl_executor *ex, size_t i,
 
 	out->name = pool->fn->name;
 	out->sandboxes = pool->n_active;
-	out->busy = 0;
-	TAILQ_FOREACH(sb, &pool->sandboxes, link)
+	out->busy = out->idle = out->frozen = out->stopping = 0;
+	TAILQ_FOREACH(sb, &pool->sandboxes, link) {
 		out->busy += sb->state == SL_SB_BUSY;
+		out->idle += sb->state == SL_SB_IDLE;
+		out->frozen += sb->state == SL_SB_IDLE && sb->frozen;
+		out->stopping += sb->state == SL_SB_STOPPING;
+	}
 	out->starting = pool->n_starting;
 	out->queued = pool->n_queued;
 	out->cold_starts = pool->cold_starts;

@@ -97,6 +97,9 @@ struct sl_function_stats {
 	size_t sandboxes;            /* live sandboxes (counted against max_concurrency) */
 	size_t busy;                 /* serving an invocation */
 	size_t starting;             /* initialising */
+	size_t idle;                 /* warm, waiting for an invocation */
+	size_t frozen;               /* idle and frozen (container drivers) */
+	size_t stopping;             /* on their way out (not counted in sandboxes) */
 	size_t queued;               /* invocations waiting for a sandbox */
 	size_t provisioned;          /* live provisioned sandboxes (provisioned_concurrency) */
 	uint64_t cold_starts;
@@ -106,6 +109,10 @@ size_t sl_executor_function_count(const struct sl_executor *ex);
 /* Stats of the i-th function (config order), 0 <= i < sl_executor_function_count(). */
 void sl_executor_function_stats(const struct sl_executor *ex, size_t i,
 				struct sl_function_stats *out);
+
+/* The memory budget (executor_memory_mb) and how much of it the live sandboxes hold (the sum of
+ * their functions' memory_mb), in MB. */
+void sl_executor_memory(const struct sl_executor *ex, long *budget_mb, long *used_mb);
 
 /* Kill any sandbox still running and free. Callbacks of invocations still pending are not
  * called. Not from inside an invoke callback. NULL is a no-op. */

@@ -3,10 +3,11 @@
  * Bundle: <state_dir>/sandboxes/<id>/ with id "sluice-<function>-<n>-<daemon pid>" (also runc's
  * container id and the container's hostname). rootfs/ holds only empty mount points and the
  * merged-/usr symlinks (bin, lib, lib64, sbin -> usr/...); the root is read-only. Mounted: the
- * host's /usr and /etc read-only, the function's code dir read-only at /var/task, the directory
- * of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
+ * host's /usr and /etc read-only, the function's code dir read-only at /var/task, its merged
+ * layers read-only at /opt (layers.c), the directory of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
  * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
- * has its own pid, network (loopback only: no network), ipc, uts and mount namespaces, no
+ * has its own pid, network (loopback only: no network; the host's with "network": "host"),
+ * ipc, uts and mount namespaces, no
  * capabilities, no new privileges, the seccomp profile of seccomp.c, uid and gid 993 (Lambda's
  * function user; its rootfs/tmp is 1777, since runc gives the tmpfs that mode), nofile 1024,
  * memory (and memory+swap) limited to memory_mb, at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
@@ -28,12 +29,12 @@
 #include "executor/pool.h"
 
 #include "config/config.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -107,8 +108,10 @@ static json_t *mount_json(const char *dst, const char *type, const char *src,
 	return sl_check_alloc(m);
 }
 
-static json_t *mounts_json(const struct sl_executor *ex, const struct sl_function_config *fn)
+static json_t *mounts_json(const struct sl_pool *pool)
 {
+	const struct sl_executor *ex = pool->ex;
+	const struct sl_function_config *fn = pool->fn;
 	static const char *const ro_bind[] = { "rbind", "ro", "nosuid", "nodev", NULL };
 	json_t *a = json_array();
 	char *agent_dir = sl_agent_dir(ex);
@@ -119,6 +122,8 @@ static json_t *mounts_json(const struct sl_executor *ex, const struct sl_functio
 	json_array_append_new(a, mount_json("/usr", "bind", "/usr", ro_bind));
 	json_array_append_new(a, mount_json("/etc", "bind", "/etc", ro_bind));
 	json_array_append_new(a, mount_json(SL_OCI_TASK_ROOT, "bind", fn->code_dir, ro_bind));
+	if (pool->opt_dir)   /* before the agent's dir, whose mount point it holds */
+		json_array_append_new(a, mount_json("/opt", "bind", pool->opt_dir, ro_bind));
 	json_array_append_new(a, mount_json(SL_OCI_AGENT_DIR, "bind", agent_dir, ro_bind));
 	free(agent_dir);
 	return a;
@@ -157,11 +162,11 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 						"/proc/sysrq-trigger", NULL };
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
 	char *cgroup = sl_xasprintf("sluice/%s", id);
-	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}],"
+	json_t *l = json_pack("{s:[{s:s}, {s:s}, {s:s}, {s:s}],"
 			      " s:{s:[{s:b, s:s}], s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}, s:s, s:o, s:o,"
 			      " s:o}",
-			      "namespaces", "type", "pid", "type", "network", "type", "ipc",
-			      "type", "uts", "type", "mount",
+			      "namespaces", "type", "pid", "type", "ipc", "type", "uts",
+			      "type", "mount",
 			      "resources", "devices", "allow", 0, "access", "rwm",
 			      "memory", "limit", mem, "swap", mem,
 			      "pids", "limit", (json_int_t)SL_CTR_PIDS_LIMIT,
@@ -172,31 +177,23 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 			      "seccomp", sl_seccomp_profile());
 
 	free(cgroup);
-	return sl_check_alloc(l);
+	sl_check_alloc(l);
+	if (fn->network == SL_NETWORK_NONE)   /* its own, with only loopback */
+		json_array_append_new(json_object_get(l, "namespaces"),
+				      json_pack("{s:s}", "type", "network"));
+	return l;
 }
 
-static json_t *config_json(const struct sl_executor *ex, const struct sl_function_config *fn,
-			   const char *id)
+static json_t *config_json(const struct sl_pool *pool, const char *id)
 {
+	const struct sl_executor *ex = pool->ex;
+	const struct sl_function_config *fn = pool->fn;
 	json_t *c = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
 			      "process", process_json(ex, fn), "root", "path", "rootfs",
-			      "readonly", 1, "hostname", id, "mounts", mounts_json(ex, fn),
+			      "readonly", 1, "hostname", id, "mounts", mounts_json(pool),
 			      "linux", linux_json(fn, id));
 
 	return sl_check_alloc(c);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int mkdir_one(const char *path)
@@ -205,8 +202,7 @@ static int mkdir_one(const char *path)
 }
 
 /* The bundle dir with rootfs/ and config.json. */
-static int write_bundle(const struct sl_executor *ex, const struct sl_function_config *fn,
-			const char *id, const char *dir)
+static int write_bundle(const struct sl_pool *pool, const char *id, const char *dir)
 {
 	static const char *const dirs[] = { "usr", "etc", "var", "var/task", "opt", "opt/sluice",
 					    "proc", "dev", "sys", "tmp", NULL };
@@ -214,7 +210,7 @@ static int write_bundle(const struct sl_executor *ex, const struct sl_function_c
 	char path[PATH_MAX], target[32];
 	int rc = 0;
 
-	rm_tree(dir);   /* a stale one, left by a daemon that had our pid */
+	sl_rm_tree(dir);   /* a stale one, left by a daemon that had our pid */
 	if (mkdir(dir, 0700) != 0)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/rootfs", dir);
@@ -236,7 +232,7 @@ static int write_bundle(const struct sl_executor *ex, const struct sl_function_c
 	snprintf(path, sizeof(path), "%s/rootfs/tmp", dir);
 	if (chmod(path, 01777) != 0)
 		return -errno;
-	json_t *cfg = config_json(ex, fn, id);
+	json_t *cfg = config_json(pool, id);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
 	json_decref(cfg);
@@ -286,7 +282,7 @@ int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size
 	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
 	dir = sl_xasprintf("%s/%s", top, id);
 	if ((rc = mkdir_one(ex->cfg->state_dir)) != 0 || (rc = mkdir_one(top)) != 0 ||
-	    (rc = write_bundle(ex, fn, id, dir)) != 0) {
+	    (rc = write_bundle(sb->pool, id, dir)) != 0) {
 		snprintf(msg, msglen, "oci bundle %s: %s", dir, strerror(-rc));
 		goto out;
 	}
@@ -299,7 +295,7 @@ int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size
 	id = dir = NULL;
 out:
 	if (dir)
-		rm_tree(dir);
+		sl_rm_tree(dir);
 	free(id);
 	free(dir);
 	free(top);
@@ -371,7 +367,7 @@ void sl_oci_cleanup(struct sl_sandbox *sb)
 	if (!sb->oci_id)
 		return;
 	sl_oci_runc(sb->pool->ex->runc_path, args);
-	rm_tree(sb->bundle);
+	sl_rm_tree(sb->bundle);
 	free(sb->oci_id);
 	free(sb->bundle);
 	sb->oci_id = sb->bundle = NULL;

@@ -118,6 +118,7 @@ struct sl_pool {
 	const struct sl_function_config *fn;
 	char *tag;                         /* "function:<name>" */
 	char *arn;
+	char *opt_dir;                     /* the function's layers merged (layers.c), or NULL */
 	struct sl_sandbox_list sandboxes;  /* every sandbox, STOPPING ones included */
 	struct sl_sandbox_list idle;       /* most recently used first */
 	struct sl_invocation_list queue;
@@ -125,8 +126,11 @@ struct sl_pool {
 	uint64_t cold_starts;
 	uint64_t outcomes[SL_INVOKE_STATUS_COUNT];
 	bool blocked;                      /* a start waits for a global limit (budget.c) */
+	unsigned woken;                    /* the wake-up round that last pumped it (budget.c) */
 	bool prov_filled;                  /* the initial provisioned sandboxes were started */
 	struct timespec prov_retry_at;     /* next replacement of a provisioned sandbox */
+	unsigned prov_replacements;        /* in a row, without a provisioned init succeeding */
+	struct event *prov_ev;             /* delayed replacement of provisioned sandboxes */
 };
 
 struct sl_executor {
@@ -157,7 +161,7 @@ struct sl_executor {
 	bool start_provisioned;            /* the sandbox being started is a provisioned one */
 	struct event *queue_ev;            /* queue timeout */
 	struct event *wake_ev;             /* pump pools blocked on a global limit */
-	struct event *prov_ev;             /* delayed replacement of provisioned sandboxes */
+	unsigned wake_round;
 };
 
 /* executor.c */
@@ -176,6 +180,8 @@ void sl_budget_provision(struct sl_pool *pool);
 /* Start one sandbox (provisioned or not); 0 or -errno with a reason as sl_sandbox_start. */
 int sl_budget_start(struct sl_pool *pool, bool provisioned, const char **error_type, char *msg,
 		    size_t msglen);
+/* A sandbox finished its init (resets the replacement backoff of provisioned ones). */
+void sl_budget_initialised(struct sl_sandbox *sb);
 /* Cancel the idle timers of provisioned sandboxes (kept warm). */
 void sl_budget_keep_warm(struct sl_pool *pool);
 /* An invocation entered the queue of its pool. */
@@ -243,9 +249,17 @@ void sl_docker_kill(struct sl_sandbox *sb);
 /* Synchronously remove the container if it is not yet gone, then free the docker state and its
  * dir (shutdown and free paths). */
 void sl_docker_destroy(struct sl_sandbox *sb);
+/* Blocking: force-remove container name (a sandbox's, or one an earlier daemon left); a
+ * failure other than "no such container" is logged under tag. */
+void sl_docker_remove(const struct sl_executor *ex, const char *tag, const char *name);
 /* Which engine answers (ex->docker_engine) and whether it has each docker function's image;
  * logs a warning per problem (the daemon still starts: the engine may come later). Blocking. */
 void sl_docker_check(struct sl_executor *ex);
+
+/* layers.c: merge the function's layers into <state_dir>/layers/<function>/ (*out_dir, owned),
+ * the directory container sandboxes bind at /opt; 0, or -errno with msg. */
+int sl_layers_merge(const struct sl_executor *ex, const struct sl_function_config *fn,
+		    char **out_dir, char *msg, size_t msglen);
 
 /* seccomp.c: the seccomp profile of container sandboxes (OCI's linux.seccomp, also Docker's
  * profile format); a new reference. */

@@ -290,6 +290,11 @@ static void fail_init(struct sl_sandbox *sb, const char *cause, const char *erro
 	struct sl_invocation *inv = TAILQ_FIRST(&pool->queue);
 	bool timeout = cause && strcmp(cause, "timeout") == 0;
 	char *built = NULL;
+	long max_kb;
+
+	if (cause && strcmp(cause, "exit") == 0 && sl_sandbox_in_container(sb) &&
+	    sl_oci_oom_killed(sb, &max_kb))   /* the memory cgroup's OOM killer ended the init */
+		error_type = "Runtime.OutOfMemory";
 
 	retire(sb);
 	sl_log_init_report(pool, init_ms, timeout, error_type);
@@ -341,6 +346,7 @@ static void on_frame(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer 
 		sb->pool->n_starting--;
 		sb->init_ms = sl_meta_real(f, "init_ms", 0);
 		sb->runtime_pid = (pid_t)sl_meta_int(f, "pid", 0);
+		sl_budget_initialised(sb);
 		become_idle(sb);
 		break;
 	case SL_FRAME_INIT_ERROR:

@@ -4,7 +4,8 @@
 # docker/Containerfile. Covers the sandbox's settings as seen from inside, warm reuse, freezing
 # (a frozen container's background busy loop gets no CPU), a timeout (the container is removed
 # and replaced), a missing image (a clear error at start and per invocation), idle reaping, and
-# that SIGTERM leaves no container and no sandbox dir. Isolation against hostile functions is
+# that SIGTERM leaves no container and no sandbox dir, and that a daemon killed with -9 has its
+# containers (docker and oci) removed by the next one on the same state dir. Isolation against hostile functions is
 # test_isolation_docker.sh. Needs root, runc and podman (make test installs them).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/podman.sh"
@@ -14,6 +15,11 @@ if [ "$(id -u)" != 0 ] || ! command -v podman >/dev/null; then
 fi
 h_at_exit pm_stop
 pm_start "$H_TMP/podman" "$H_ROOT" || h_bail "set-up" "podman service did not start"
+# two layers: the second's bin/tool replaces the first's
+mkdir -p "$H_TMP/l1/bin" "$H_TMP/l1/data" "$H_TMP/l2/bin"
+printf v1 >"$H_TMP/l1/bin/tool"
+printf a1 >"$H_TMP/l1/data/a"
+printf v2 >"$H_TMP/l2/bin/tool"
 
 h_config '{
   "idle_timeout_s": 4,
@@ -23,7 +29,18 @@ h_config '{
               "memory_mb": 256, "timeout_s": 2},
     "burn": {"code": "@ROOT@/tests/fixtures/functions/oci-burn", "sandbox": "docker"},
     "noimage": {"code": "@ROOT@/tests/fixtures/functions/echo", "sandbox": "docker",
-                "image": "localhost/sluice/missing:none"}
+                "image": "localhost/sluice/missing:none"},
+    "ociprobe": {"code": "@ROOT@/tests/fixtures/functions/oci-probe", "sandbox": "oci"},
+    "hostnet": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "docker", "network": "host"},
+    "ocihostnet": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci", "network": "host"},
+    "layered": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "docker",
+                "layers": ["@TMP@/l1", "@TMP@/l2"]},
+    "ocilayered": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci",
+                   "layers": ["@TMP@/l1", "@TMP@/l2"]},
+    "inithog": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "docker",
+                "environment": {"HOSTILE_INIT_HOG": "1"}},
+    "ociinithog": {"code": "@FIX@/hostile", "handler": "h", "sandbox": "oci",
+                   "environment": {"HOSTILE_INIT_HOG": "1"}}
   }
 }'
 h_start
@@ -70,6 +87,12 @@ h_eq "burn: answers" '{"ok":1}' "$(cat "$H_RESP")"
 burn_ctr=$(pm_containers sluice-burn- | head -n 1)
 h_true "burn: the idle container is frozen" "freezer.state $(cg "$burn_ctr" freezer freezer.state)" \
 	h_wait 5 eval '[ "$(cg "$burn_ctr" freezer freezer.state)" = FROZEN ]'
+curl -fsS -o "$H_TMP/metrics" "$H_URL/metrics"
+metric() { awk -v k="$1" '$1 == k {print $2}' "$H_TMP/metrics"; }
+h_eq "metrics: burn's sandbox is live, idle and frozen" "1 1 1 0" \
+	"$(for s in live idle frozen busy; do metric "sluice_function_sandboxes{function=\"burn\",state=\"$s\"}"; done | tr '\n' ' ' | sed 's/ $//')"
+h_eq "metrics: memory used = probe (256) + burn (128)" 384 \
+	"$(metric 'sluice_executor_memory_mb{kind="used"}')"
 u0=$(cg "$burn_ctr" cpuacct cpuacct.usage)
 sleep 1
 u1=$(cg "$burn_ctr" cpuacct cpuacct.usage)
@@ -89,6 +112,31 @@ inv probe '{}'
 h_true "timeout: the next invocation runs in a new container" "host $(h_json host)" \
 	eval 'test "$(h_json host)" != "$probe_ctr" && test -n "$(h_json host)"'
 
+# "network": "host": the sandbox sees the host's interfaces (the default sees only loopback:
+# test_isolation*.sh).
+host_ifs=$(python3 -c 'import json, os; print(json.dumps(sorted(os.listdir("/sys/class/net")), separators=(",", ":")))')
+for f in hostnet ocihostnet; do
+	inv $f '{"case":"net"}'
+	h_eq "$f: the host's interfaces" "$host_ifs" "$(h_json interfaces)"
+done
+
+# Layers merged in order at /opt, read-only; the agent's dir is still there.
+for f in layered ocilayered; do
+	inv $f '{"case":"cat","paths":["/opt/bin/tool","/opt/data/a"]}'
+	h_eq "$f: /opt has the layers merged in order" '["v2","a1"]' "$(h_json r)"
+	inv $f '{"case":"write","paths":["/opt/bin/tool","/opt/new"]}'
+	h_eq "$f: /opt is read-only" '["EROFS","EROFS"]' "$(h_json r)"
+done
+
+# Out of memory during the init: the invocation that waited for it fails as Runtime.OutOfMemory.
+for f in inithog ociinithog; do
+	inv $f '{}'
+	h_eq "$f: an init killed by the OOM killer is Runtime.OutOfMemory" \
+		"Unhandled Runtime.OutOfMemory" "$(h_header X-Amz-Function-Error) $(h_json errorType)"
+	h_true "$f: INIT_REPORT says so" "no such line" \
+		h_log_has "function:$f INIT_REPORT .*Error Type: Runtime\\.OutOfMemory"
+done
+
 # A missing image: a clear error naming it, per invocation; nothing left behind.
 h_expect_error 'function:noimage'
 inv noimage '{}'
@@ -103,6 +151,24 @@ h_true "noimage: no sandbox dir left" "$(ls "$H_TMP/state/sandboxes")" \
 # Idle reaping (idle_timeout_s 4): the frozen containers go.
 h_true "idle: containers are reaped after idle_timeout_s" "$(containers) left" \
 	h_wait 15 eval '[ "$(containers)" = 0 ]'
+
+# A daemon killed with -9 leaves its containers; the next one on the same state dir removes them.
+inv probe '{}'
+h_eq "kill -9: one docker container" 1 "$(containers)"
+inv ociprobe '{}'
+h_eq "kill -9: the oci function answers" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"
+old_pid=$daemon_pid
+h_kill9
+h_eq "kill -9: the docker container outlives the daemon" 1 "$(containers)"
+h_start
+daemon_pid=$H_PID
+h_true "restart: the earlier daemon's sandboxes are removed" "no such log line" \
+	h_log_has "removed 2 sandboxes an earlier daemon left in "
+h_eq "restart: no container of the killed daemon is left" 0 \
+	"$(pm_containers sluice- | grep -c -- "-$old_pid\$")"
+h_eq "restart: no runc container of the killed daemon is left" 0 \
+	"$(runc list -q 2>/dev/null | grep -c -- "-$old_pid\$")"
+h_eq "restart: no sandbox dir is left" "" "$(ls "$H_TMP/state/sandboxes")"
 
 inv probe '{}'
 h_eq "end: one container again" 1 "$(containers)"

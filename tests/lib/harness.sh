@@ -128,29 +128,35 @@ h_alive() {
 }
 
 # h_stop [SIGNAL] [SECS]: signal the daemon, wait for it (SIGKILL after SECS), status in H_EXIT
-# ("timeout" when it had to be killed).
+# ("timeout" when it had to be killed). The daemon is this shell's child, so `wait` returns the
+# moment it exits; a watchdog kills it after SECS, first writing the daemon's thread stacks into
+# the log (a daemon that does not stop is a bug). No polling of /proc: a transient failure to
+# read a process's status must not pass for a hang.
 h_stop() {
-	local sig=${1:-TERM} secs=${2:-20} i
+	local sig=${1:-TERM} secs=${2:-20} watchdog marker=$H_TMP/stop-timeout
 	[ -n "$H_PID" ] || { H_EXIT="not running"; return; }
+	rm -f "$marker"
 	kill -s "$sig" "$H_PID" 2>/dev/null
-	for i in $(seq 1 $((secs * 10))); do
-		h_alive "$H_PID" || break
-		sleep 0.1
-	done
-	if h_alive "$H_PID"; then
-		# a daemon that does not stop is a bug: its threads' stacks go into the test's log
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		sleep "$secs" &
+		nap=$!
+		wait "$nap"
+		h_alive "$H_PID" || exit 0
+		: >"$marker"
 		if [ "$sig" != KILL ] && command -v gdb >/dev/null; then
 			echo "# daemon $H_PID still alive ${secs} s after SIG$sig; its stacks:"
 			timeout 30 gdb -p "$H_PID" -batch -ex "thread apply all bt" 2>&1 |
 				grep -E '^(#|Thread)' | sed 's/^/#   /'
 		fi
 		kill -s KILL "$H_PID" 2>/dev/null
-		wait "$H_PID" 2>/dev/null
-		H_EXIT=timeout
-	else
-		wait "$H_PID" 2>/dev/null
-		H_EXIT=$?
-	fi
+	) &
+	watchdog=$!
+	wait "$H_PID" 2>/dev/null
+	H_EXIT=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	[ -e "$marker" ] && H_EXIT=timeout
 	H_PID=""
 }
 h_kill9() { h_stop KILL 5; }

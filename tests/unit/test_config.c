@@ -33,7 +33,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 	"spool_segment_bytes, executor_memory_mb, executor_queue_timeout_ms, executor_max_starting, " \
 	"docker_socket, functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
-	"max_concurrency, environment, sandbox, provisioned_concurrency, image"
+	"max_concurrency, environment, sandbox, provisioned_concurrency, network, layers, image"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
 	"retry_max_ms, parallelization, on_failure"
@@ -595,6 +595,32 @@ static void test_code_dir(void **state)
 		     "sluice.json: $.functions.hello.code: expected a non-empty string, got \"\"");
 }
 
+static void test_layers(void **state)
+{
+	(void)state;
+	char want[1024];
+	struct sl_config *cfg = load_ok("{'functions': {'f': {'code': 'examples/hello', "
+					"'sandbox': 'oci', 'layers': ['examples', 'examples/hello']}}}");
+	char **layers = cfg->functions[0].layers;
+	snprintf(want, sizeof(want), "%s/examples", repo);
+	assert_string_equal(layers[0], want);
+	snprintf(want, sizeof(want), "%s/examples/hello", repo);
+	assert_string_equal(layers[1], want);
+	assert_null(layers[2]);
+	sl_config_free(cfg);
+	snprintf(want, sizeof(want), "sluice.json: $.functions.f.layers[1]: expected an existing "
+		 "directory, got \"nope\" (%s/nope: No such file or directory)", repo);
+	expect_error("{'functions': {'f': {'code': 'examples/hello', 'sandbox': 'docker', "
+		     "'layers': ['examples', 'nope']}}}", want);
+	expect_error("{'functions': {'f': {'code': 'examples/hello', 'layers': ['examples']}}}",
+		     "sluice.json: $.functions.f.layers: expected no layers with \"sandbox\": "
+		     "\"process\" (it has no /opt of its own): use \"oci\" or \"docker\"");
+	expect_error("{'functions': {'f': {'code': 'examples/hello', 'sandbox': 'oci', "
+		     "'network': 'bridge'}}}",
+		     "sluice.json: $.functions.f.network: expected one of: none, host, got "
+		     "\"bridge\"");
+}
+
 static void test_relative_paths(void **state)
 {
 	(void)state;
@@ -846,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_environment_size),
 		cmocka_unit_test(test_code_dir),
+		cmocka_unit_test(test_layers),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_schedule_expression),

@@ -77,6 +77,42 @@ static void test_memory_budget_waits(void **state)
 	outcome_release(&b);
 }
 
+/* First come, first served across functions: under a 328 MB budget with a (200 MB) busy, b
+ * (200 MB) waits for room; c (128 MB) comes later and would fit at once, but waits behind b; all
+ * are served once a's sandbox is done. */
+static void test_memory_budget_fifo(void **state)
+{
+	struct xt *t = *state;
+	struct outcome a, b, c;
+	struct sl_function_stats st;
+
+	t->cfg.executor_memory_mb = 328;
+	xt_fn(t, "a", "echo")->memory_mb = 200;
+	xt_fn(t, "b", "echo")->memory_mb = 200;
+	xt_fn(t, "c", "echo")->memory_mb = 128;
+	xt_start(t);
+	xt_invoke(t, "a", "\"nap\"", &a);
+	xt_run_for(t, 20);
+	xt_invoke(t, "b", "{}", &b);
+	xt_run_for(t, 20);
+	xt_invoke(t, "c", "{}", &c);
+	xt_run_for(t, 60);   /* a is still initialising or napping (0.3 s) */
+	stats_of(t, "c", &st);
+	assert_int_equal(st.sandboxes, 0);   /* it fits, but b came first */
+	assert_int_equal(st.queued, 1);
+	stats_of(t, "b", &st);
+	assert_int_equal(st.queued, 1);
+	xt_wait(t, &a);
+	xt_wait(t, &b);
+	xt_wait(t, &c);
+	assert_int_equal(a.status, SL_INVOKE_OK);
+	assert_int_equal(b.status, SL_INVOKE_OK);
+	assert_int_equal(c.status, SL_INVOKE_OK);
+	outcome_release(&a);
+	outcome_release(&b);
+	outcome_release(&c);
+}
+
 /* The same budget with a busy first function and a short queue timeout: the second invocation
  * is throttled with the reason once the timeout has passed. */
 static void test_memory_budget_throttles(void **state)
@@ -168,6 +204,21 @@ static void test_provisioned(void **state)
 		outcome_release(&p[i]);
 }
 
+/* A provisioned sandbox whose init keeps failing is replaced with a growing delay (the first
+ * replacement at once, then 1 s, 2 s, 4 s later: starts at about 0, 0, 1 and 3 s), not every
+ * second (which would make 7 starts in 6 s). */
+static void test_provisioned_backoff(void **state)
+{
+	struct xt *t = *state;
+	struct sl_function_stats st;
+
+	xt_fn(t, "bad", "init-error")->provisioned_concurrency = 1;
+	xt_start(t);
+	xt_run_for(t, 6000);
+	stats_of(t, "bad", &st);
+	assert_int_equal(st.cold_starts, 4);
+}
+
 /* Three concurrent cold invocations; returns the most sandboxes seen initialising at once. */
 static size_t burst(struct xt *t, int max_starting, uint64_t *cold)
 {
@@ -219,7 +270,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory_budget_waits, xt_setup, xt_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_budget_throttles, xt_setup,
 						xt_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_budget_fifo, xt_setup, xt_teardown),
 		cmocka_unit_test_setup_teardown(test_provisioned, xt_setup, xt_teardown),
+		cmocka_unit_test_setup_teardown(test_provisioned_backoff, xt_setup, xt_teardown),
 		cmocka_unit_test_setup_teardown(test_burst_limit, xt_setup, xt_teardown),
 		cmocka_unit_test_setup_teardown(test_burst_unlimited, xt_setup, xt_teardown),
 	};
