@@ -110,6 +110,7 @@ static void sigchld_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sl_sandbox_reap_all(arg);
+	sl_oci_reap_helpers(arg, false);
 }
 
 static void pool_init(struct sl_executor *ex, struct sl_pool *pool,
@@ -328,6 +329,8 @@ void sl_executor_free(struct sl_executor *ex)
 		sl_inv_free(inv);
 	}
 	sl_http_client_free(ex->http);   /* after the sandboxes: they cancel their calls */
+	sl_oci_reap_helpers(ex, true);
+	free(ex->helpers);
 	sl_budget_free(ex);
 	event_free(ex->sig_chld);
 	event_free(ex->defer_ev);

@@ -19,9 +19,10 @@
  * of the channel as fd 3; stdin is /dev/null, stdout and stderr are the daemon's. runc run stays
  * in the foreground until the container's PID 1 exits, so the executor tracks and reaps runc's
  * pid exactly as it does an agent's. Killing is `runc kill ID KILL` (PID 1's death ends the
- * whole pid namespace); SIGKILL to runc itself would orphan the container. Once runc is reaped,
- * `runc delete --force ID` (normally a no-op: runc run deletes what it ran) and the bundle goes.
- * The runc commands run synchronously on the loop (about 10 ms each).
+ * whole pid namespace); SIGKILL to runc itself would orphan the container. That runc kill runs
+ * in the background (a helper the SIGCHLD handler reaps: sl_oci_reap_helpers). Once runc run is
+ * reaped, the bundle goes; `runc delete --force ID` first only when runc run did not exit by
+ * itself (it deletes what it ran), synchronously (about 10 ms, bounded at 5 s).
  *
  * oci_cgroup.c: the container's cgroups (OOM detection, Max Memory Used) and the freezer (an
  * idle sandbox is paused, and resumed before its next INVOKE frame is sent).
@@ -323,26 +324,54 @@ static int wait_runc(pid_t pid, char *const argv[], int *st)
 	return 0;
 }
 
-int sl_oci_runc(const char *runc, char *const args[])
-{
-	char *argv[8] = { "runc" };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st = 0, rc;
+#define HELPER_ARGV 8
 
-	for (size_t i = 0; args[i] && i + 2 < sizeof(argv) / sizeof(argv[0]); i++)
-		argv[i + 1] = args[i];
+/* Start `runc ARGS...` (at most HELPER_ARGV - 2 of them) with every stdio on /dev/null: 0 with
+ * its pid and the argv it got, or -errno. */
+static int spawn_helper(const char *runc, char *const args[], char *argv[HELPER_ARGV], pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	size_t n = 0;
+	int rc;
+
+	argv[0] = "runc";
+	for (; args[n] && n + 2 < HELPER_ARGV; n++)
+		argv[n + 1] = args[n];
+	argv[n + 1] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	rc = posix_spawn(&pid, runc, &fa, NULL, argv, environ);
+	rc = posix_spawn(pid, runc, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -rc;
-	if ((rc = wait_runc(pid, argv, &st)) < 0)
+	return -rc;
+}
+
+int sl_oci_runc(const char *runc, char *const args[])
+{
+	char *argv[HELPER_ARGV];
+	pid_t pid;
+	int st = 0, rc;
+
+	if ((rc = spawn_helper(runc, args, argv, &pid)) != 0 || (rc = wait_runc(pid, argv, &st)) < 0)
 		return rc;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void sl_oci_reap_helpers(struct sl_executor *ex, bool block)
+{
+	char *argv[] = { "runc", "helper", NULL };
+	size_t kept = 0;
+	int st;
+
+	for (size_t i = 0; i < ex->n_helpers; i++) {
+		pid_t pid = ex->helpers[i], r = waitpid(pid, &st, WNOHANG);
+		if (r == 0 && block)
+			r = wait_runc(pid, argv, &st) == 0 ? pid : -1;
+		if (r == 0)
+			ex->helpers[kept++] = pid;
+	}
+	ex->n_helpers = kept;
 }
 
 long sl_ctr_cpu_quota_us(int memory_mb)
@@ -354,10 +383,21 @@ long sl_ctr_cpu_quota_us(int memory_mb)
 
 void sl_oci_kill(const struct sl_sandbox *sb)
 {
-	char *args[] = { "kill", sb->oci_id, "KILL", NULL };
+	struct sl_executor *ex = sb->pool->ex;
+	char *args[] = { "kill", sb->oci_id, "KILL", NULL }, *argv[HELPER_ARGV];
+	pid_t pid;
 
-	if (sb->oci_id)
-		sl_oci_runc(sb->pool->ex->runc_path, args);
+	if (!sb->oci_id)
+		return;
+	if (spawn_helper(ex->runc_path, args, argv, &pid) != 0) {
+		sl_warn(sb->pool->tag, "sandbox %s: cannot run runc kill", sb->oci_id);
+		return;
+	}
+	if (ex->n_helpers == ex->cap_helpers) {
+		ex->cap_helpers = ex->cap_helpers ? ex->cap_helpers * 2 : 8;
+		ex->helpers = sl_xrealloc(ex->helpers, ex->cap_helpers * sizeof(*ex->helpers));
+	}
+	ex->helpers[ex->n_helpers++] = pid;
 }
 
 void sl_oci_cleanup(struct sl_sandbox *sb)
@@ -366,7 +406,8 @@ void sl_oci_cleanup(struct sl_sandbox *sb)
 
 	if (!sb->oci_id)
 		return;
-	sl_oci_runc(sb->pool->ex->runc_path, args);
+	if (!sb->runc_done)   /* runc run deletes what it ran, unless it was killed itself */
+		sl_oci_runc(sb->pool->ex->runc_path, args);
 	sl_rm_tree(sb->bundle);
 	free(sb->oci_id);
 	free(sb->bundle);

@@ -98,6 +98,7 @@ struct sl_sandbox {
 	pid_t cgroup_pid;                  /* docker: host pid of the container's init, whose
 					    * cgroups are the container's; 0 until known */
 	bool reaped;
+	bool runc_done;                    /* oci: runc run exited by itself (deleted what it ran) */
 	struct bufferevent *chan;          /* NULL once closed */
 	struct event *timer;               /* per state: init backstop, idle, deadline backstop, kill */
 	struct sl_invocation *inv;         /* while BUSY */
@@ -139,6 +140,8 @@ struct sl_executor {
 	char *agent_path;
 	char *runc_path;                   /* when some function uses the oci driver */
 	struct sl_http_client *http;       /* when some function uses the docker driver */
+	pid_t *helpers;                    /* oci: runc commands running in the background */
+	size_t n_helpers, cap_helpers;
 	enum { SL_ENGINE_UNKNOWN, SL_ENGINE_DOCKER, SL_ENGINE_PODMAN } docker_engine;
 	unsigned oci_seq;                  /* numbers container ids */
 	char region[64];
@@ -233,11 +236,12 @@ int sl_oci_find_runc(char **path);
 int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen);
 /* The CFS quota per SL_CTR_CPU_PERIOD_US of a container with memory_mb (at least the minimum). */
 long sl_ctr_cpu_quota_us(int memory_mb);
-/* `runc kill ID KILL` (waits for the command, not for the container). */
+/* `runc kill ID KILL` in the background (neither the command nor the container is waited for). */
 void sl_oci_kill(const struct sl_sandbox *sb);
 /* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */
 void sl_oci_cleanup(struct sl_sandbox *sb);
-/* Run `runc ARGS...` with every stdio on /dev/null and wait for it; its exit status or -errno. */
+/* Run `runc ARGS...` with every stdio on /dev/null and wait for it (killed after 5 s); its exit
+ * status or -errno. */
 int sl_oci_runc(const char *runc, char *const args[]);
 
 /* docker.c: the docker driver (Docker Engine API over its unix socket, asynchronous). */
@@ -264,6 +268,9 @@ int sl_layers_merge(const struct sl_executor *ex, const struct sl_function_confi
 /* seccomp.c: the seccomp profile of container sandboxes (OCI's linux.seccomp, also Docker's
  * profile format); a new reference. */
 json_t *sl_seccomp_profile(void);
+
+/* Reap the finished background runc commands; block: wait for all (each at most 5 s). */
+void sl_oci_reap_helpers(struct sl_executor *ex, bool block);
 
 /* oci_cgroup.c: a container's cgroups (v1) and the freezer (oci and docker). */
 /* Read FILE of the container's cgroup for controller ctrl (NUL-terminated); 0 or -errno. */

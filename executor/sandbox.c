@@ -558,9 +558,11 @@ void sl_sandbox_reap_all(struct sl_executor *ex)
 			next = TAILQ_NEXT(sb, link);
 			if (sb->reaped || sb->docker)   /* docker.c tracks its containers */
 				continue;
-			pid_t r = waitpid(sb->pid, NULL, WNOHANG);
+			int st;
+			pid_t r = waitpid(sb->pid, &st, WNOHANG);
 			if (r == sb->pid || (r < 0 && errno == ECHILD)) {
 				sb->reaped = true;
+				sb->runc_done = r == sb->pid && WIFEXITED(st);
 				maybe_free(sb);
 			}
 		}
