@@ -58,6 +58,8 @@ struct sl_function_config {
 	int provisioned_concurrency; /* sandboxes kept initialised and warm, 0..max_concurrency,
 				      * default 0 */
 	enum sl_network_mode network; /* container drivers: none (default) or the host's */
+	int ephemeral_storage_mb; /* container drivers: size of the /tmp tmpfs, 512..10240,
+				   * default 512 */
 	char **layers;            /* container drivers: NULL-terminated absolute dirs merged in
 				   * order (later ones win) at /opt; NULL when none */
 	char *image;              /* docker: the container image, default

@@ -145,6 +145,10 @@ const struct sl_prop sl_props_function[] = {
 	  .help = "Network of an `oci` or `docker` sandbox: `none` (loopback only) or `host` "
 		  "(the host's network namespace: the function can reach what the host can). "
 		  "The `process` driver always shares the host's network." },
+	{ .name = "ephemeral_storage_mb", .type = SL_PROP_INT, .def = "512", .min = 512,
+	  .max = 10240, .offset = FN(ephemeral_storage_mb),
+	  .help = "Size in MB of /tmp in an `oci` or `docker` sandbox (a tmpfs: its pages count "
+		  "against the sandbox's memory while used), as Lambda's ephemeral storage." },
 	{ .name = "layers", .type = SL_PROP_STRING_LIST, .flags = SL_PROP_PATH | SL_PROP_DIR,
 	  .min = 0, .max = 5, .offset = FN(layers),
 	  .help = "Directories merged in order (a later one's files win) and mounted read-only "

@@ -6,7 +6,7 @@
  * skeleton of mount points by default, docker/Containerfile) with a read-only root; the host's
  * /usr and /etc, the code dir (/var/task), the merged layers (/opt, layers.c) and the agent's
  * dir (/opt/sluice) bound read-only;
- * a 512 MB tmpfs at /tmp; network "none" (or "host" when the function asks); uid and gid 993, no capabilities, no new privileges,
+ * a tmpfs at /tmp of ephemeral_storage_mb; network "none" (or "host" when the function asks); uid and gid 993, no capabilities, no new privileges,
  * seccomp.c's profile (Docker takes it inline in SecurityOpt, as the docker CLI sends a profile
  * file's content; Podman's compatible API takes a path: seccomp.json in the sandbox's dir; which
  * engine it is comes from /version at start);
@@ -333,6 +333,10 @@ static json_t *host_config_json(const struct sl_docker_sandbox *dk, const char *
 {
 	const struct sl_function_config *fn = dk->sb->pool->fn;
 	json_int_t mem = (json_int_t)fn->memory_mb << 20;
+	char tmp_opts[64];
+
+	snprintf(tmp_opts, sizeof(tmp_opts), "rw,nosuid,nodev,mode=1777,size=%dm",
+		 fn->ephemeral_storage_mb);
 	json_t *h = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[s], s:[s, s], s:{s:s}, s:o,"
 		      " s:[{s:s, s:I, s:I}, {s:s, s:I, s:I}]}",
 		      "NetworkMode", fn->network == SL_NETWORK_HOST ? "host" : "none", "Memory", mem, "MemorySwap", mem,
@@ -341,7 +345,7 @@ static json_t *host_config_json(const struct sl_docker_sandbox *dk, const char *
 		      "CpuQuota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
 		      "ReadonlyRootfs", 1, "CapDrop", "ALL",
 		      "SecurityOpt", "no-new-privileges", seccomp,
-		      "Tmpfs", "/tmp", "rw,nosuid,nodev,mode=1777,size=" SL_CTR_TMP_SIZE,
+		      "Tmpfs", "/tmp", tmp_opts,
 		      "Binds", binds_json(dk),
 		      "Ulimits", "Name", "nofile", "Soft", (json_int_t)SL_CTR_NOFILE,
 		      "Hard", (json_int_t)SL_CTR_NOFILE,

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,6 +191,11 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 			return -ENOENT;
 		}
 	}
+	if (runc)
+		sl_info(TAG, "oci sandboxes run with %s; %s", runc, access("/sys/fs/cgroup/"
+			"cgroup.controllers", F_OK) == 0 ? "this is a cgroup v2 host, where freezing "
+			"and OOM detection (cgroup v1 so far) do not work yet" : "crun is not used: "
+			"it needs cgroup v2, and this host has cgroup v1 controllers");
 	ex = sl_xcalloc(1, sizeof(*ex));
 	ex->runc_path = runc;
 	ex->base = base;
@@ -197,6 +203,15 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
 	/* absolute: the agent is started after a chdir into the function's code dir */
 	char *abs = realpath(agent_path, NULL);
 	ex->agent_path = abs ? abs : sl_xstrdup(agent_path);
+	if (runc) {
+		char why[PATH_MAX + 64];
+		ex->userns = sl_oci_userns_usable(ex, why, sizeof(why));
+		if (ex->userns)
+			sl_info(TAG, "oci sandboxes get a user namespace (their ids are host ids "
+				"from 1000000 on)");
+		else
+			sl_info(TAG, "oci sandboxes share the host's user namespace: %s", why);
+	}
 	ex->queue_limit = SL_EXECUTOR_QUEUE_LIMIT;
 	ex->rnd_used = sizeof(ex->rnd);
 	snprintf(ex->region, sizeof(ex->region), "%s", region && *region ? region : "us-east-1");

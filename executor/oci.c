@@ -4,15 +4,19 @@
  * container id and the container's hostname). rootfs/ holds only empty mount points and the
  * merged-/usr symlinks (bin, lib, lib64, sbin -> usr/...); the root is read-only. Mounted: the
  * host's /usr and /etc read-only, the function's code dir read-only at /var/task, its merged
- * layers read-only at /opt (layers.c), the directory of sluice-init read-only at /opt/sluice, a 512 MB tmpfs at /tmp (Lambda's default ephemeral
- * storage), and proc, /dev, sysfs and the cgroup tree as `runc spec` gives them. The container
- * has its own pid, network (loopback only: no network; the host's with "network": "host"),
- * ipc, uts and mount namespaces, no
- * capabilities, no new privileges, the seccomp profile of seccomp.c, uid and gid 993 (Lambda's
- * function user; its rootfs/tmp is 1777, since runc gives the tmpfs that mode), nofile 1024,
- * memory (and memory+swap) limited to memory_mb, at most 1024 pids, CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota
- * of 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms), and the cgroup path
- * "sluice/<id>" (relative: below runc's own cgroup).
+ * layers read-only at /opt (layers.c), the directory of sluice-init read-only at /opt/sluice,
+ * a tmpfs at /tmp of the function's ephemeral_storage_mb (512 MB by default, as on Lambda), and
+ * proc, /dev, sysfs and the cgroup tree as `runc spec` gives them.
+ *
+ * Limits: its own pid, network (loopback only; the host's with "network": "host"), ipc, uts and
+ * mount namespaces, and a user namespace where the host allows one (probed at start: container
+ * ids 0..65535 are host ids from 1000000 on, so even a root inside is nobody outside; host files
+ * show as owned by nobody and are read through their "other" permissions); no capabilities, no new privileges, the seccomp profile of seccomp.c; uid
+ * and gid 993 (Lambda's function user; rootfs/tmp is 1777, since runc gives the tmpfs the mode
+ * of its mount point); nofile 1024; memory (and memory+swap) limited to memory_mb; at most 1024
+ * pids; CPU in proportion to memory as on Lambda (1769 MB = one vCPU: a CFS quota of
+ * 100 ms * memory_mb / 1769 per 100 ms period, at least 1 ms); the cgroup path "sluice/<id>"
+ * (relative: below runc's own cgroup).
  *
  * Process: sluice-init is the container's PID 1 with the same flags and environment as with the
  * process driver (spawn.c), paths as seen inside. `runc run --preserve-fds 1` hands it our end
@@ -38,6 +42,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +101,6 @@ static const struct oci_mount std_mounts[] = {
 	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" } },
 	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" } },
 	{ "/sys/fs/cgroup", "cgroup", "cgroup", { "nosuid", "noexec", "nodev", "relatime", "ro" } },
-	{ "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777", "size=" SL_CTR_TMP_SIZE } },
 };
 
 static json_t *mount_json(const char *dst, const char *type, const char *src,
@@ -117,9 +121,20 @@ static json_t *mounts_json(const struct sl_pool *pool)
 	json_t *a = json_array();
 	char *agent_dir = sl_agent_dir(ex);
 
-	for (size_t i = 0; i < sizeof(std_mounts) / sizeof(std_mounts[0]); i++)
-		json_array_append_new(a, mount_json(std_mounts[i].dst, std_mounts[i].type,
-						    std_mounts[i].src, std_mounts[i].opts));
+	static const char *const sys_bind[] = { "rbind", "ro", "nosuid", "noexec", "nodev", NULL };
+
+	for (size_t i = 0; i < sizeof(std_mounts) / sizeof(std_mounts[0]); i++) {
+		const struct oci_mount *m = &std_mounts[i];
+		/* a user namespace may mount sysfs only in a network namespace it owns */
+		if (ex->userns && fn->network == SL_NETWORK_HOST && strcmp(m->dst, "/sys") == 0)
+			json_array_append_new(a, mount_json("/sys", "bind", "/sys", sys_bind));
+		else
+			json_array_append_new(a, mount_json(m->dst, m->type, m->src, m->opts));
+	}
+	char tmp_size[32];
+	snprintf(tmp_size, sizeof(tmp_size), "size=%dm", fn->ephemeral_storage_mb);
+	const char *const tmp_opts[] = { "nosuid", "nodev", "mode=1777", tmp_size, NULL };
+	json_array_append_new(a, mount_json("/tmp", "tmpfs", "tmpfs", tmp_opts));
 	json_array_append_new(a, mount_json("/usr", "bind", "/usr", ro_bind));
 	json_array_append_new(a, mount_json("/etc", "bind", "/etc", ro_bind));
 	json_array_append_new(a, mount_json(SL_OCI_TASK_ROOT, "bind", fn->code_dir, ro_bind));
@@ -149,7 +164,82 @@ static json_t *process_json(const struct sl_executor *ex, const struct sl_functi
 	return sl_check_alloc(p);
 }
 
-static json_t *linux_json(const struct sl_function_config *fn, const char *id)
+/* Container ids 0..65535 map to host ids from here when the container has a user namespace:
+ * its root is not the host's, and uid 993 is host uid SL_OCI_USERNS_HOST_ID + 993. */
+#define SL_OCI_USERNS_HOST_ID 1000000
+#define SL_OCI_USERNS_SIZE 65536
+
+/* Whether a user namespace's root (an "other" user to the host) can reach path: every
+ * directory on the way must be searchable by others, and path itself readable with read_too. */
+static bool reachable_by_others(const char *path, bool read_too, char *why, size_t whylen)
+{
+	char *p = sl_xstrdup(path);
+	bool ok = true;
+	struct stat st;
+
+	for (char *slash = p; ok && slash; slash = strchr(slash + 1, '/')) {
+		char keep = slash[1];
+		slash[1] = '\0';   /* "/", "/a/", "/a/b/", ... */
+		if (stat(p, &st) != 0 || !(st.st_mode & S_IXOTH)) {
+			snprintf(why, whylen, "%s is not searchable by other users", p);
+			ok = false;
+		}
+		slash[1] = keep;
+	}
+	if (ok && (stat(p, &st) != 0 || !(st.st_mode & S_IXOTH) ||
+		   (read_too && !(st.st_mode & S_IROTH)))) {
+		snprintf(why, whylen, "%s is not %s by other users", p,
+			 read_too ? "readable" : "searchable");
+		ok = false;
+	}
+	free(p);
+	return ok;
+}
+
+bool sl_oci_userns_usable(const struct sl_executor *ex, char *why, size_t whylen)
+{
+	FILE *f = fopen("/proc/sys/user/max_user_namespaces", "r");
+	const struct sl_config *cfg = ex->cfg;
+	char *agent_dir = sl_agent_dir(ex);
+	long max = 0;
+	bool ok;
+	int st;
+
+	ok = cfg->state_dir && reachable_by_others(cfg->state_dir, false, why, whylen) &&
+	     reachable_by_others(agent_dir, true, why, whylen);
+	free(agent_dir);
+	for (size_t i = 0; ok && i < cfg->n_functions; i++) {
+		const struct sl_function_config *fn = &cfg->functions[i];
+		if (fn->sandbox != SL_SANDBOX_OCI)
+			continue;
+		ok = reachable_by_others(fn->code_dir, true, why, whylen);
+		for (char **l = fn->layers; ok && l && *l; l++)
+			ok = reachable_by_others(*l, true, why, whylen);
+	}
+	if (!ok)
+		return false;
+	snprintf(why, whylen, "this host does not allow creating one");
+
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max <= 0)
+		return false;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static json_t *id_mappings(void)
+{
+	return sl_check_alloc(json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
+					SL_OCI_USERNS_HOST_ID, "size", SL_OCI_USERNS_SIZE));
+}
+
+static json_t *linux_json(const struct sl_function_config *fn, const char *id, bool userns)
 {
 	static const char *const masked[] = {
 		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -182,6 +272,12 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id)
 	if (fn->network == SL_NETWORK_NONE)   /* its own, with only loopback */
 		json_array_append_new(json_object_get(l, "namespaces"),
 				      json_pack("{s:s}", "type", "network"));
+	if (userns) {
+		json_array_append_new(json_object_get(l, "namespaces"),
+				      json_pack("{s:s}", "type", "user"));
+		json_object_set_new(l, "uidMappings", id_mappings());
+		json_object_set_new(l, "gidMappings", id_mappings());
+	}
 	return l;
 }
 
@@ -192,7 +288,7 @@ static json_t *config_json(const struct sl_pool *pool, const char *id)
 	json_t *c = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
 			      "process", process_json(ex, fn), "root", "path", "rootfs",
 			      "readonly", 1, "hostname", id, "mounts", mounts_json(pool),
-			      "linux", linux_json(fn, id));
+			      "linux", linux_json(fn, id, ex->userns));
 
 	return sl_check_alloc(c);
 }
@@ -212,7 +308,7 @@ static int write_bundle(const struct sl_pool *pool, const char *id, const char *
 	int rc = 0;
 
 	sl_rm_tree(dir);   /* a stale one, left by a daemon that had our pid */
-	if (mkdir(dir, 0700) != 0)
+	if (mkdir(dir, 0711) != 0)   /* traversable by a user namespace's root, not listable */
 		return -errno;
 	snprintf(path, sizeof(path), "%s/rootfs", dir);
 	if ((rc = mkdir_one(path)) != 0)
@@ -235,7 +331,8 @@ static int write_bundle(const struct sl_pool *pool, const char *id, const char *
 		return -errno;
 	json_t *cfg = config_json(pool, id);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
+	/* 0600: it holds the function's environment (credentials, too) */
+	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 && chmod(path, 0600) == 0 ? 0 : -EIO;
 	json_decref(cfg);
 	return rc;
 }

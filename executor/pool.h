@@ -49,7 +49,6 @@ struct sl_http_client;
 #define SL_CTR_UID 993                 /* Lambda's function user runs as 993 */
 #define SL_CTR_PIDS_LIMIT 1024
 #define SL_CTR_NOFILE 1024             /* root here lacks CAP_SYS_RESOURCE: under the hard limit */
-#define SL_CTR_TMP_SIZE "512m"         /* /tmp: Lambda's default ephemeral storage */
 #define SL_CTR_CPU_PERIOD_US 100000    /* quota = period * memory_mb / 1769: Lambda's 1 vCPU */
 #define SL_CTR_CPU_MB 1769
 #define SL_CTR_CPU_MIN_QUOTA_US 1000
@@ -139,6 +138,7 @@ struct sl_executor {
 	const struct sl_config *cfg;
 	char *agent_path;
 	char *runc_path;                   /* when some function uses the oci driver */
+	bool userns;                       /* oci containers get a user namespace */
 	struct sl_http_client *http;       /* when some function uses the docker driver */
 	pid_t *helpers;                    /* oci: runc commands running in the background */
 	size_t n_helpers, cap_helpers;
@@ -236,6 +236,10 @@ int sl_oci_find_runc(char **path);
 int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen);
 /* The CFS quota per SL_CTR_CPU_PERIOD_US of a container with memory_mb (at least the minimum). */
 long sl_ctr_cpu_quota_us(int memory_mb);
+/* Whether oci containers can get a user namespace: the host allows one (a forked probe), and
+ * its root, an "other" user to the host, can reach the state dir, the agent, and each oci
+ * function's code and layers; else why says what is in the way. */
+bool sl_oci_userns_usable(const struct sl_executor *ex, char *why, size_t whylen);
 /* `runc kill ID KILL` in the background (neither the command nor the container is waited for). */
 void sl_oci_kill(const struct sl_sandbox *sb);
 /* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */

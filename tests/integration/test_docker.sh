@@ -26,7 +26,7 @@ h_config '{
   "docker_socket": "@TMP@/podman/podman.sock",
   "functions": {
     "probe": {"code": "@ROOT@/tests/fixtures/functions/oci-probe", "sandbox": "docker",
-              "memory_mb": 256, "timeout_s": 2},
+              "memory_mb": 256, "timeout_s": 2, "ephemeral_storage_mb": 600},
     "burn": {"code": "@ROOT@/tests/fixtures/functions/oci-burn", "sandbox": "docker"},
     "noimage": {"code": "@ROOT@/tests/fixtures/functions/echo", "sandbox": "docker",
                 "image": "localhost/sluice/missing:none"},
@@ -67,6 +67,7 @@ h_match "probe: PID 1 is sluice-init on the bound channel socket" \
 h_eq "probe: runs as uid 993" 993 "$(h_json uid)"
 h_eq "probe: /var/task is read-only" readonly "$(h_json task)"
 h_eq "probe: /tmp is writable" writable "$(h_json tmp)"
+h_eq "probe: /tmp holds ephemeral_storage_mb" $((600 * 1024)) "$(h_json tmp_kb)"
 h_eq "probe: network: curl cannot connect (7)" 7 "$(h_json net)"
 h_eq "probe: LAMBDA_TASK_ROOT and cwd" "/var/task /var/task" "$(h_json task_root) $(h_json cwd)"
 probe_ctr=$(h_json host)

@@ -23,6 +23,10 @@ if [ "$SANDBOX" = docker ]; then
 	extra=", \"docker_socket\": \"$PM_SOCK\""
 fi
 
+# a user namespace's root is an "other" user to the host: it must reach the state dir (mktemp's
+# 0700 would keep oci sandboxes in the host's user namespace)
+chmod 755 "$H_TMP"
+
 h_config "$(sed "s/@SANDBOX@/$SANDBOX/g" <<JSON
 { "functions": {
     "innocent": {"code": "@FIX@/recorder", "handler": "rec.handler", "sandbox": "@SANDBOX@",
@@ -111,6 +115,12 @@ inv snoop '{"case":"ns"}'
 h_note "ns: $(body)"
 h_eq "ns: unshare(CLONE_NEWUSER) is denied by seccomp" EPERM "$(h_json unshare)"
 h_eq "ns: clone(CLONE_NEWUSER) is denied by seccomp" EPERM "$(h_json clone)"
+if [ "$SANDBOX" = oci ]; then
+	# the test's dirs are searchable by others (chmod above), so runc gets a user namespace
+	h_eq "userns: container ids 0.. are host ids 1000000.." "0 1000000 65536" "$(h_json uid_map)"
+	h_true "userns: the daemon says so" "no such log line" \
+		h_log_has "oci sandboxes get a user namespace"
+fi
 innocent after-ns
 
 # Writes: read-only everywhere but /tmp.

@@ -86,6 +86,7 @@ static inline struct sl_function_config *xt_fn(struct xt *t, const char *name, c
 	fn->timeout_s = 3;
 	fn->init_timeout_s = 10;
 	fn->max_concurrency = 10;
+	fn->ephemeral_storage_mb = 512;
 	fn->environment = sl_xcalloc(4, sizeof(char *));   /* room for two more variables */
 	fn->environment[0] = sl_xasprintf("TMPDIR=%s", t->tmpdir);
 	return fn;

@@ -33,7 +33,8 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 	"spool_segment_bytes, executor_memory_mb, executor_queue_timeout_ms, executor_max_starting, " \
 	"docker_socket, functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
-	"max_concurrency, environment, sandbox, provisioned_concurrency, network, layers, image"
+	"max_concurrency, environment, sandbox, provisioned_concurrency, network, " \
+	"ephemeral_storage_mb, layers, image"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
 	"retry_max_ms, parallelization, on_failure"

@@ -135,6 +135,7 @@ static void test_oci_probe(void **state)
 	assert_non_null(strstr(o.payload, "\"tmp\":\"writable\""));
 	assert_int_equal(json_int_member(o.payload, "uid"), 993);
 	assert_int_equal(json_int_member(o.payload, "mem"), 256L << 20);
+	assert_int_equal(json_int_member(o.payload, "tmp_kb"), 512L << 10);   /* ephemeral storage */
 	/* CPU in proportion to memory: 1769 MB = one vCPU */
 	assert_int_equal(json_int_member(o.payload, "cpu_period"), 100000);
 	assert_int_equal(json_int_member(o.payload, "cpu_quota"), 100000L * 256 / 1769);
