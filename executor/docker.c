@@ -16,10 +16,8 @@
  * run with, which a container cannot exceed, and leaves room for 16 fork bombs), and the same
  * CPU quota.
  *
- * Channel. A container cannot inherit a descriptor, so the sandbox's dir
- * <state_dir>/sandboxes/<name>/ holds a listening unix socket, bound at /run/sluice; sluice-init
- * (--channel-path) connects to it, and the accepted connection becomes the channel
- * (sl_sandbox_attach). The socket is mode 0666 for uid 993; the dir is the sandbox's alone.
+ * Channel: the sandbox's dir <state_dir>/sandboxes/<name>/ has a channel/ dir with the listening
+ * socket, bound at /run/sluice (chan_listen.c); the dir also holds seccomp.json for Podman.
  *
  * Lifecycle, one API call at a time besides `wait` and `inspect`:
  *   create -> start -> [wait (no timeout) | inspect (host pid of its init, for cgroups)]
@@ -46,15 +44,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define DOCKER_API "http://docker/v1.41"
 #define DOCKER_CALL_TIMEOUT_MS 60000  /* create, start, kill, logs, delete (not wait) */
 #define DOCKER_SYNC_TIMEOUT_MS 10000  /* the blocking delete of shutdown paths */
 #define DOCKER_CHECK_TIMEOUT_MS 2000  /* the blocking probes of sl_docker_check */
+#define DOCKER_CHANNEL_DIR "channel"  /* in the sandbox's dir: the channel socket's dir */
 #define DOCKER_NPROC 16384            /* RLIMIT_NPROC: per uid, host-wide (see above) */
 #define DOCKER_LOG_TAIL "5"           /* lines of a container's log quoted in its failure */
 
@@ -62,8 +59,6 @@ struct sl_docker_sandbox {
 	struct sl_sandbox *sb;
 	char *name;                  /* container name: sluice-<function>-<n>-<daemon pid> */
 	char *dir;                   /* holds channel.sock; removed with the sandbox */
-	int listen_fd;               /* -1 once the agent connected */
-	struct event *accept_ev;
 	struct sl_http_call *call;   /* create, start, kill, logs or delete in flight */
 	struct sl_http_call *wait;
 	struct sl_http_call *inspect;
@@ -114,25 +109,13 @@ static void fail(struct sl_docker_sandbox *dk, const char *what,
 		dk->reason = sl_xasprintf("docker %s %s: %s", what, dk->name, why);
 }
 
-static void close_listener(struct sl_docker_sandbox *dk)
-{
-	if (dk->accept_ev) {
-		event_free(dk->accept_ev);
-		dk->accept_ev = NULL;
-	}
-	if (dk->listen_fd >= 0) {
-		close(dk->listen_fd);
-		dk->listen_fd = -1;
-	}
-}
-
 /* The container is gone (or was never made): hand the sandbox back; it may be freed. */
 static void finish(struct sl_docker_sandbox *dk)
 {
 	char *reason = dk->reason;
 
 	dk->reason = NULL;
-	close_listener(dk);
+	sl_chan_unlisten(dk->sb);
 	sl_sandbox_exited(dk->sb, reason);
 	free(reason);
 }
@@ -202,7 +185,7 @@ static void on_waited(void *arg, const struct sl_http_response *res)
 		sl_http_call_cancel(dk->call);
 		dk->call = NULL;
 	}
-	if (dk->listen_fd < 0 || dk->kill_requested) {
+	if (dk->sb->attached || dk->kill_requested) {
 		remove_container(dk);
 		return;
 	}
@@ -267,22 +250,6 @@ static void on_created(void *arg, const struct sl_http_response *res)
 	free(path);
 }
 
-static void on_accept(evutil_socket_t fd, short what, void *arg)
-{
-	struct sl_docker_sandbox *dk = arg;
-	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-
-	(void)what;
-	if (conn < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			sl_warn(dk->sb->pool->tag, "sandbox %s: accept: %s", dk->name,
-				strerror(errno));
-		return;
-	}
-	close_listener(dk);
-	sl_sandbox_attach(dk->sb, conn);
-}
-
 static json_t *str_array(char **v)
 {
 	json_t *a = json_array();
@@ -299,7 +266,7 @@ static json_t *binds_json(const struct sl_docker_sandbox *dk)
 	const char *opt_dir = dk->sb->pool->opt_dir;
 	json_t *b = json_pack("[s, s, s+, s+]", "/usr:/usr:ro", "/etc:/etc:ro",
 			      dk->sb->pool->fn->code_dir, ":" SL_OCI_TASK_ROOT ":ro",
-			      dk->dir, ":" SL_DOCKER_CHANNEL_DIR);
+			      dk->dir, "/" DOCKER_CHANNEL_DIR ":" SL_CTR_CHANNEL_DIR);
 
 	sl_check_alloc(b);
 	if (opt_dir)   /* before the agent's dir, whose mount point it holds */
@@ -375,45 +342,18 @@ static json_t *create_json(const struct sl_docker_sandbox *dk, const char *secco
 	return sl_check_alloc(c);
 }
 
-/* The sandbox's dir with a listening channel.sock the container's uid can connect to. */
-static int make_listener(struct sl_docker_sandbox *dk)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *path = sl_xasprintf("%s/channel.sock", dk->dir);
-	int rc = 0;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		rc = -ENAMETOOLONG;
-		goto out;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((mkdir(dk->dir, 0755) != 0 && errno != EEXIST) || chmod(dk->dir, 0755) != 0 ||
-	    (dk->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	unlink(path);   /* a stale one, left by a daemon that had our pid */
-	if (bind(dk->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0666) != 0 || listen(dk->listen_fd, 1) != 0)
-		rc = -errno;
-out:
-	free(path);
-	return rc;
-}
-
 static void docker_free(struct sl_docker_sandbox *dk)
 {
-	char *sock = sl_xasprintf("%s/channel.sock", dk->dir);
+	char *chan_dir = sl_xasprintf("%s/" DOCKER_CHANNEL_DIR, dk->dir);
 	char *seccomp = sl_xasprintf("%s/seccomp.json", dk->dir);
 
 	sl_http_call_cancel(dk->call);
 	sl_http_call_cancel(dk->wait);
 	sl_http_call_cancel(dk->inspect);
-	close_listener(dk);
-	unlink(sock);
+	rmdir(chan_dir);
 	unlink(seccomp);
 	rmdir(dk->dir);
-	free(sock);
+	free(chan_dir);
 	free(seccomp);
 	free(dk->name);
 	free(dk->dir);
@@ -440,13 +380,15 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 	}
 	dk = sl_xcalloc(1, sizeof(*dk));
 	dk->sb = sb;
-	dk->listen_fd = -1;
 	dk->name = sl_xasprintf("sluice-%s-%u-%d", fn->name, ++ex->oci_seq, (int)getpid());
 	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
 	dk->dir = sl_xasprintf("%s/%s", top, dk->name);
+	path = sl_xasprintf("%s/" DOCKER_CHANNEL_DIR, dk->dir);
 	rc = (mkdir(ex->cfg->state_dir, 0755) != 0 && errno != EEXIST) ||
-	     (mkdir(top, 0755) != 0 && errno != EEXIST) ? -errno : make_listener(dk);
+	     (mkdir(top, 0755) != 0 && errno != EEXIST) ||
+	     (mkdir(dk->dir, 0755) != 0 && errno != EEXIST) ? -errno : sl_chan_listen(sb, path);
 	free(top);
+	free(path);
 	if (rc != 0) {
 		snprintf(msg, msglen, "docker sandbox dir %s: %s", dk->dir, strerror(-rc));
 		docker_free(dk);
@@ -457,12 +399,10 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 	char *seccomp = seccomp_opt(dk);
 	if (!seccomp) {
 		snprintf(msg, msglen, "docker sandbox dir %s: cannot write seccomp.json", dk->dir);
+		sl_chan_unlisten(sb);
 		docker_free(dk);
 		return -EIO;
 	}
-	dk->accept_ev = sl_check_alloc(event_new(ex->base, dk->listen_fd, EV_READ | EV_PERSIST,
-						 on_accept, dk));
-	event_add(dk->accept_ev, NULL);
 	sb->docker = dk;
 	json_t *body = create_json(dk, seccomp);
 	free(seccomp);

@@ -129,8 +129,8 @@ static void pool_init(struct sl_executor *ex, struct sl_pool *pool,
 
 /* Every dir under <state_dir>/sandboxes/ was left by an earlier daemon on this state dir (the
  * daemon holds its lock: daemon/state_dir.c), and its container may still run: an oci bundle
- * (config.json) gets `runc delete --force`, a docker sandbox (channel.sock) a forced delete,
- * then the dir goes. */
+ * (config.json) gets `runc delete --force`, a docker sandbox (the others) a forced delete, then
+ * the dir goes. */
 static void remove_stale_sandboxes(struct sl_executor *ex)
 {
 	char *top, *runc = ex->runc_path ? sl_xstrdup(ex->runc_path) : NULL;
@@ -151,18 +151,16 @@ static void remove_stale_sandboxes(struct sl_executor *ex)
 			continue;
 		char *dir = sl_xasprintf("%s/%s", top, e->d_name);
 		char *bundle = sl_xasprintf("%s/config.json", dir);
-		char *sock = sl_xasprintf("%s/channel.sock", dir);
-		if (access(bundle, F_OK) == 0 && (runc || sl_oci_find_runc(&runc) == 0)) {
+		if (access(bundle, F_OK) != 0) {
+			sl_docker_remove(ex, TAG, e->d_name);
+		} else if (runc || sl_oci_find_runc(&runc) == 0) {
 			char *args[] = { "delete", "--force", e->d_name, NULL };
 			sl_oci_runc(runc, args);
 		}
-		if (access(sock, F_OK) == 0)
-			sl_docker_remove(ex, TAG, e->d_name);
 		sl_rm_tree(dir);
 		n++;
 		free(dir);
 		free(bundle);
-		free(sock);
 	}
 	closedir(d);
 	if (n)

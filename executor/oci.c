@@ -19,8 +19,9 @@
  * (relative: below runc's own cgroup).
  *
  * Process: sluice-init is the container's PID 1 with the same flags and environment as with the
- * process driver (spawn.c), paths as seen inside. `runc run --preserve-fds 1` hands it our end
- * of the channel as fd 3; stdin is /dev/null, stdout and stderr are the daemon's. runc run stays
+ * process driver (spawn.c), paths as seen inside. Its channel is the socket in the bundle's
+ * channel/ dir, bound at /run/sluice (chan_listen.c); stdin is /dev/null, stdout and stderr are
+ * the daemon's. runc run stays
  * in the foreground until the container's PID 1 exits, so the executor tracks and reaps runc's
  * pid exactly as it does an agent's. Killing is `runc kill ID KILL` (PID 1's death ends the
  * whole pid namespace); SIGKILL to runc itself would orphan the container. That runc kill runs
@@ -51,7 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define OCI_CHANNEL_FD 3
+#define OCI_CHANNEL_DIR "channel" /* in the bundle: the channel socket's dir (chan_listen.c) */
 #define OCI_RUNC_WAIT_MS 5000 /* longest a runc helper command (kill, delete) may take */
 #define OCI_NEEDS_RUNC "oci sandbox needs runc; install the runc package"
 
@@ -113,8 +114,9 @@ static json_t *mount_json(const char *dst, const char *type, const char *src,
 	return sl_check_alloc(m);
 }
 
-static json_t *mounts_json(const struct sl_pool *pool)
+static json_t *mounts_json(const struct sl_pool *pool, const char *bundle)
 {
+	static const char *const rw_bind[] = { "rbind", "rw", "nosuid", "nodev", "noexec", NULL };
 	const struct sl_executor *ex = pool->ex;
 	const struct sl_function_config *fn = pool->fn;
 	static const char *const ro_bind[] = { "rbind", "ro", "nosuid", "nodev", NULL };
@@ -141,6 +143,9 @@ static json_t *mounts_json(const struct sl_pool *pool)
 	if (pool->opt_dir)   /* before the agent's dir, whose mount point it holds */
 		json_array_append_new(a, mount_json("/opt", "bind", pool->opt_dir, ro_bind));
 	json_array_append_new(a, mount_json(SL_OCI_AGENT_DIR, "bind", agent_dir, ro_bind));
+	char *chan_dir = sl_xasprintf("%s/" OCI_CHANNEL_DIR, bundle);
+	json_array_append_new(a, mount_json(SL_CTR_CHANNEL_DIR, "bind", chan_dir, rw_bind));
+	free(chan_dir);
 	free(agent_dir);
 	return a;
 }
@@ -281,13 +286,13 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id, b
 	return l;
 }
 
-static json_t *config_json(const struct sl_pool *pool, const char *id)
+static json_t *config_json(const struct sl_pool *pool, const char *id, const char *bundle)
 {
 	const struct sl_executor *ex = pool->ex;
 	const struct sl_function_config *fn = pool->fn;
 	json_t *c = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
 			      "process", process_json(ex, fn), "root", "path", "rootfs",
-			      "readonly", 1, "hostname", id, "mounts", mounts_json(pool),
+			      "readonly", 1, "hostname", id, "mounts", mounts_json(pool, bundle),
 			      "linux", linux_json(fn, id, ex->userns));
 
 	return sl_check_alloc(c);
@@ -302,6 +307,7 @@ static int mkdir_one(const char *path)
 static int write_bundle(const struct sl_pool *pool, const char *id, const char *dir)
 {
 	static const char *const dirs[] = { "usr", "etc", "var", "var/task", "opt", "opt/sluice",
+					    "run", "run/sluice",
 					    "proc", "dev", "sys", "tmp", NULL };
 	static const char *const links[] = { "bin", "lib", "lib64", "sbin", NULL };
 	char path[PATH_MAX], target[32];
@@ -329,7 +335,7 @@ static int write_bundle(const struct sl_pool *pool, const char *id, const char *
 	snprintf(path, sizeof(path), "%s/rootfs/tmp", dir);
 	if (chmod(path, 01777) != 0)
 		return -errno;
-	json_t *cfg = config_json(pool, id);
+	json_t *cfg = config_json(pool, id, dir);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	/* 0600: it holds the function's environment (credentials, too) */
 	rc = json_dump_file(cfg, path, JSON_INDENT(1)) == 0 && chmod(path, 0600) == 0 ? 0 : -EIO;
@@ -337,35 +343,27 @@ static int write_bundle(const struct sl_pool *pool, const char *id, const char *
 	return rc;
 }
 
-static int spawn_runc(const char *runc, const char *bundle, const char *id, int chan_fd,
-		      pid_t *pid)
+static int spawn_runc(const char *runc, const char *bundle, const char *id, pid_t *pid)
 {
-	char *argv[] = { "runc", "run", "--bundle", (char *)bundle, "--preserve-fds", "1",
-			 (char *)id, NULL };
+	char *argv[] = { "runc", "run", "--bundle", (char *)bundle, (char *)id, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	/* dup2 onto fd 3 clears close-on-exec only when the numbers differ */
-	int high = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10);
 	int rc;
 
-	if (high < 0)
-		return -errno;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, high, OCI_CHANNEL_FD);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	sl_spawn_attrs(&attr);
 	rc = posix_spawn(pid, runc, &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
-	close(high);
 	return -rc;
 }
 
-int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen)
+int sl_oci_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 {
 	struct sl_executor *ex = sb->pool->ex;
 	const struct sl_function_config *fn = sb->pool->fn;
-	char *id = NULL, *dir = NULL, *top = NULL;
+	char *id = NULL, *dir = NULL, *top = NULL, *chan_dir = NULL;
 	int rc;
 
 	if (!ex->runc_path) {
@@ -379,13 +377,15 @@ int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size
 	id = sl_xasprintf("sluice-%s-%u-%d", fn->name, ++ex->oci_seq, (int)getpid());
 	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
 	dir = sl_xasprintf("%s/%s", top, id);
+	chan_dir = sl_xasprintf("%s/" OCI_CHANNEL_DIR, dir);
 	if ((rc = mkdir_one(ex->cfg->state_dir)) != 0 || (rc = mkdir_one(top)) != 0 ||
-	    (rc = write_bundle(sb->pool, id, dir)) != 0) {
+	    (rc = write_bundle(sb->pool, id, dir)) != 0 || (rc = sl_chan_listen(sb, chan_dir)) != 0) {
 		snprintf(msg, msglen, "oci bundle %s: %s", dir, strerror(-rc));
 		goto out;
 	}
-	if ((rc = spawn_runc(ex->runc_path, dir, id, chan_fd, pid)) != 0) {
+	if ((rc = spawn_runc(ex->runc_path, dir, id, &sb->pid)) != 0) {
 		snprintf(msg, msglen, "fork/exec %s: %s", ex->runc_path, strerror(-rc));
+		sl_chan_unlisten(sb);
 		goto out;
 	}
 	sb->oci_id = id;
@@ -397,6 +397,7 @@ out:
 	free(id);
 	free(dir);
 	free(top);
+	free(chan_dir);
 	return rc;
 }
 

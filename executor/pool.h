@@ -52,8 +52,8 @@ struct sl_http_client;
 #define SL_CTR_CPU_PERIOD_US 100000    /* quota = period * memory_mb / 1769: Lambda's 1 vCPU */
 #define SL_CTR_CPU_MB 1769
 #define SL_CTR_CPU_MIN_QUOTA_US 1000
-#define SL_DOCKER_CHANNEL_DIR "/run/sluice"                /* docker: bind-mounted socket dir */
-#define SL_DOCKER_CHANNEL SL_DOCKER_CHANNEL_DIR "/channel.sock"
+#define SL_CTR_CHANNEL_DIR "/run/sluice"   /* container: the bound dir of the channel socket */
+#define SL_CTR_CHANNEL SL_CTR_CHANNEL_DIR "/channel.sock"
 
 struct sl_log_tail {
 	size_t len;
@@ -98,7 +98,11 @@ struct sl_sandbox {
 					    * cgroups are the container's; 0 until known */
 	bool reaped;
 	bool runc_done;                    /* oci: runc run exited by itself (deleted what it ran) */
-	struct bufferevent *chan;          /* NULL once closed */
+	struct bufferevent *chan;          /* NULL until attached, and once closed */
+	bool attached;                     /* the agent's channel was connected */
+	char *chan_sock;                   /* container: the listening channel socket's path, */
+	int listen_fd;                     /* its fd and event, until the agent connected */
+	struct event *accept_ev;           /* (chan_listen.c) */
 	struct event *timer;               /* per state: init backstop, idle, deadline backstop, kill */
 	struct sl_invocation *inv;         /* while BUSY */
 	double init_ms;
@@ -208,9 +212,9 @@ void sl_sandbox_destroy(struct sl_sandbox *sb);
 /* The sandbox runs in a container (oci, docker): killed and frozen through its driver and
  * cgroups, never through its (in-container) pids. */
 bool sl_sandbox_in_container(const struct sl_sandbox *sb);
-/* docker.c's hooks: the agent connected (fd: our end of the channel, taken over); the container
- * is gone, reason (or NULL) saying why when the sandbox still owed something. sb may be freed
- * by sl_sandbox_exited. */
+/* The agent connected (fd: our end of the channel, taken over); the container is gone (docker.c),
+ * reason (or NULL) saying why when the sandbox still owed something. sb may be freed by
+ * sl_sandbox_exited. */
 void sl_sandbox_attach(struct sl_sandbox *sb, int fd);
 void sl_sandbox_exited(struct sl_sandbox *sb, const char *reason);
 
@@ -230,10 +234,10 @@ int sl_spawn_attrs(posix_spawnattr_t *attr);
 /* oci.c: the oci driver (runc). */
 /* Find runc in PATH: 0 and *path (owned), or -ENOENT. */
 int sl_oci_find_runc(char **path);
-/* Write a bundle under <state_dir>/sandboxes/<id>/ and start `runc run` on it with chan_fd as
- * the container's fd 3. On success *pid is runc's and sb->oci_id, sb->bundle are set; on
- * failure msg says why and nothing is left behind. */
-int sl_oci_start(struct sl_sandbox *sb, int chan_fd, pid_t *pid, char *msg, size_t msglen);
+/* Write a bundle under <state_dir>/sandboxes/<id>/, listen on its channel/ dir and start
+ * `runc run` on it. On success sb->pid is runc's and sb->oci_id, sb->bundle are set; on failure
+ * msg says why and nothing is left behind. */
+int sl_oci_start(struct sl_sandbox *sb, char *msg, size_t msglen);
 /* The CFS quota per SL_CTR_CPU_PERIOD_US of a container with memory_mb (at least the minimum). */
 long sl_ctr_cpu_quota_us(int memory_mb);
 /* Whether oci containers can get a user namespace: the host allows one (a forked probe), and
@@ -247,6 +251,12 @@ void sl_oci_cleanup(struct sl_sandbox *sb);
 /* Run `runc ARGS...` with every stdio on /dev/null and wait for it (killed after 5 s); its exit
  * status or -errno. */
 int sl_oci_runc(const char *runc, char *const args[]);
+
+/* chan_listen.c: listen on DIR/channel.sock (DIR is bound at SL_CTR_CHANNEL_DIR); the first
+ * connection is attached as sb's channel. 0 or -errno. Unlisten: close and remove the socket
+ * (no-op when not listening). */
+int sl_chan_listen(struct sl_sandbox *sb, const char *dir);
+void sl_chan_unlisten(struct sl_sandbox *sb);
 
 /* docker.c: the docker driver (Docker Engine API over its unix socket, asynchronous). */
 /* Start creating the container; the rest happens from the loop (sl_sandbox_attach once its

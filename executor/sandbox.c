@@ -92,6 +92,7 @@ void sl_sandbox_destroy(struct sl_sandbox *sb)
 
 	if (sb->chan)
 		bufferevent_free(sb->chan);
+	sl_chan_unlisten(sb);
 	if (!sb->reaped && sb->pid > 0) {
 		kill_sandbox(sb);
 		wait_agent(sb);
@@ -477,10 +478,11 @@ static int check_code_dir(const struct sl_function_config *fn, char *msg, size_t
 
 void sl_sandbox_attach(struct sl_sandbox *sb, int fd)
 {
-	if (sb->state == SL_SB_STOPPING || sb->chan) {
+	if (sb->state == SL_SB_STOPPING || sb->attached) {
 		close(fd);
 		return;
 	}
+	sb->attached = true;
 	evutil_make_socket_nonblocking(fd);
 	sb->chan = sl_check_alloc(bufferevent_socket_new(sb->pool->ex->base, fd,
 							 BEV_OPT_CLOSE_ON_FREE));
@@ -496,8 +498,8 @@ void sl_sandbox_exited(struct sl_sandbox *sb, const char *reason)
 	after_cb(sb);
 }
 
-/* Start the function's driver: the process and oci drivers hand the agent its end of a socket
- * pair; the docker driver's agent connects later (sl_sandbox_attach). */
+/* Start the function's driver: the process driver hands the agent its end of a socket pair; a
+ * container's agent connects to a socket bound into it (chan_listen.c, sl_sandbox_attach). */
 static int start_driver(struct sl_sandbox *sb, char *msg, size_t msglen)
 {
 	struct sl_pool *pool = sb->pool;
@@ -505,16 +507,15 @@ static int start_driver(struct sl_sandbox *sb, char *msg, size_t msglen)
 
 	if (pool->fn->sandbox == SL_SANDBOX_DOCKER)
 		return sl_docker_start(sb, msg, msglen);
+	if (pool->fn->sandbox == SL_SANDBOX_OCI)
+		return sl_oci_start(sb, msg, msglen);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		rc = -errno;
 		snprintf(msg, msglen, "socketpair: %s", strerror(errno));
 		return rc;
 	}
-	if (pool->fn->sandbox == SL_SANDBOX_OCI) {
-		rc = sl_oci_start(sb, sv[1], &sb->pid, msg, msglen);
-	} else if ((rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &sb->pid)) != 0) {
+	if ((rc = sl_spawn_agent(pool->ex, pool->fn, sv[1], &sb->pid)) != 0)
 		snprintf(msg, msglen, "fork/exec %s: %s", pool->ex->agent_path, strerror(-rc));
-	}
 	close(sv[1]);
 	if (rc != 0)
 		close(sv[0]);
@@ -534,6 +535,7 @@ int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, s
 	struct sl_sandbox *sb = sl_xcalloc(1, sizeof(*sb));
 	sb->pool = pool;
 	sb->state = SL_SB_STARTING;
+	sb->listen_fd = -1;
 	if ((rc = start_driver(sb, msg, msglen)) != 0) {
 		free(sb);
 		return rc;
@@ -563,6 +565,11 @@ void sl_sandbox_reap_all(struct sl_executor *ex)
 			if (r == sb->pid || (r < 0 && errno == ECHILD)) {
 				sb->reaped = true;
 				sb->runc_done = r == sb->pid && WIFEXITED(st);
+				if (!sb->attached && sb->state != SL_SB_STOPPING) {   /* no EOF to wait for */
+					sl_sandbox_exited(sb, "the sandbox exited before its agent "
+							  "connected");
+					continue;
+				}
 				maybe_free(sb);
 			}
 		}

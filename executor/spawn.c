@@ -16,7 +16,8 @@
  * Runtime command line: the function's command with the handler appended, or <code_dir>/bootstrap.
  *
  * The container drivers (oci.c, docker.c) start the same agent with the same environment and
- * flags, seen from inside the container (docker: the channel is a socket to connect to): the agent at /opt/sluice, the code dir at /var/task (LAMBDA_TASK_ROOT,
+ * flags, seen from inside the container (the channel is a socket to connect to:
+ * chan_listen.c): the agent at /opt/sluice, the code dir at /var/task (LAMBDA_TASK_ROOT,
  * and command arguments under the code dir are rewritten to it), and Lambda's default PATH
  * instead of the host's.
  */
@@ -152,9 +153,9 @@ static void build_argv(struct strv *argv, const struct sl_executor *ex,
 	strv_push(argv, in_container ? sl_xasprintf("%s/%s", SL_OCI_AGENT_DIR,
 						    base ? base + 1 : "sluice-init")
 				     : sl_xstrdup(ex->agent_path));
-	if (fn->sandbox == SL_SANDBOX_DOCKER) {
+	if (in_container) {
 		strv_push(argv, sl_xstrdup("--channel-path"));
-		strv_push(argv, sl_xstrdup(SL_DOCKER_CHANNEL));
+		strv_push(argv, sl_xstrdup(SL_CTR_CHANNEL));
 	} else {
 		strv_push(argv, sl_xstrdup("--channel-fd"));
 		strv_push(argv, sl_xasprintf("%d", AGENT_CHANNEL_FD));

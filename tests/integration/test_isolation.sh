@@ -81,9 +81,9 @@ ctr_pid() {
 
 innocent start
 inno_code=$H_FIX/recorder/bootstrap
-# its bundle (oci) or channel socket (docker): a file of the sandbox on the host
+# its bundle (oci) or seccomp profile (docker on Podman): a file of the sandbox on the host
 inno_file=config.json
-[ "$SANDBOX" = docker ] && inno_file=channel.sock
+[ "$SANDBOX" = docker ] && inno_file=seccomp.json
 inno_bundle=$(ls "$H_TMP"/state/sandboxes/sluice-innocent-*/$inno_file 2>/dev/null | head -n 1)
 h_true "the innocent's $inno_file is on the host" "no $H_TMP/state/sandboxes/sluice-innocent-*/$inno_file" \
 	test -n "$inno_bundle"

@@ -129,7 +129,8 @@ static void test_oci_probe(void **state)
 	xt_invoke(t, "ociprobe", "{}", &o);
 	xt_wait(t, &o);
 	assert_int_equal(o.status, SL_INVOKE_OK);
-	assert_non_null(strstr(o.payload, "\"init\":\"/opt/sluice/sluice-init --channel-fd 3 "));
+	assert_non_null(strstr(o.payload, "\"init\":\"/opt/sluice/sluice-init --channel-path "
+				      "/run/sluice/channel.sock "));
 	assert_non_null(strstr(o.payload, " -- /var/task/bootstrap\""));
 	assert_non_null(strstr(o.payload, "\"task\":\"readonly\""));
 	assert_non_null(strstr(o.payload, "\"tmp\":\"writable\""));
