@@ -107,7 +107,7 @@ int sl_layers_merge(const struct sl_executor *ex, const struct sl_function_confi
 {
 	char *top = sl_xasprintf("%s/layers", ex->cfg->state_dir);
 	char *dir = sl_xasprintf("%s/%s", top, fn->name);
-	char *mount_point = sl_xasprintf("%s%s", dir, SL_OCI_AGENT_DIR + strlen("/opt"));
+	char *mount_point = sl_xasprintf("%s/" SL_OCI_AGENT_NAME, dir);
 	int rc = 0;
 
 	sl_rm_tree(dir);

@@ -44,7 +44,9 @@ struct sl_http_client;
 #define SL_SANDBOX_DEADLINE_GRACE_S 2  /* backup timer past the invocation deadline */
 #define SL_SANDBOX_INIT_GRACE_S 5      /* backup timer past the init timeout */
 #define SL_OCI_TASK_ROOT "/var/task"   /* the code dir inside a container */
-#define SL_OCI_AGENT_DIR "/opt/sluice" /* the directory of sluice-init inside a container */
+#define SL_OCI_AGENT_NAME "sluice"
+#define SL_OCI_AGENT_DIR "/opt/" SL_OCI_AGENT_NAME /* the directory of sluice-init inside a
+						   * container (below the layers' /opt) */
 /* Limits of a container sandbox, the same for oci and docker. */
 #define SL_CTR_UID 993                 /* Lambda's function user runs as 993 */
 #define SL_CTR_PIDS_LIMIT 1024
