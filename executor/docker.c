@@ -58,7 +58,7 @@
 struct sl_docker_sandbox {
 	struct sl_sandbox *sb;
 	char *name;                  /* container name: sluice-<function>-<n>-<daemon pid> */
-	char *dir;                   /* holds channel.sock; removed with the sandbox */
+	char *dir;                   /* holds channel/ and seccomp.json; removed with the sandbox */
 	struct sl_http_call *call;   /* create, start, kill, logs or delete in flight */
 	struct sl_http_call *wait;
 	struct sl_http_call *inspect;
@@ -123,11 +123,13 @@ static void finish(struct sl_docker_sandbox *dk)
 static void on_removed(void *arg, const struct sl_http_response *res)
 {
 	struct sl_docker_sandbox *dk = arg;
+	char why[512];
 
 	dk->call = NULL;
-	if (res->status != 204 && res->status != 404)   /* 404: the engine removed it already */
-		sl_warn(dk->sb->pool->tag, "docker delete %s: %s", dk->name,
-			res->status ? res->body : res->error);
+	if (res->status != 204 && res->status != 404) {   /* 404: the engine removed it already */
+		describe(res, why, sizeof(why));
+		sl_warn(dk->sb->pool->tag, "docker delete %s: %s", dk->name, why);
+	}
 	dk->removed = true;
 	finish(dk);
 }
@@ -416,11 +418,13 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 static void on_killed(void *arg, const struct sl_http_response *res)
 {
 	struct sl_docker_sandbox *dk = arg;
+	char why[512];
 
 	dk->call = NULL;
-	if (res->status != 204 && res->status != 404 && res->status != 409)
-		sl_warn(dk->sb->pool->tag, "docker kill %s: %s", dk->name,
-			res->status ? res->body : res->error);
+	if (res->status != 204 && res->status != 404 && res->status != 409) {
+		describe(res, why, sizeof(why));
+		sl_warn(dk->sb->pool->tag, "docker kill %s: %s", dk->name, why);
+	}
 }
 
 void sl_docker_kill(struct sl_sandbox *sb)
