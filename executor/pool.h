@@ -214,7 +214,8 @@ void sl_sandbox_destroy(struct sl_sandbox *sb);
 /* The sandbox runs in a container (oci, docker): killed and frozen through its driver and
  * cgroups, never through its (in-container) pids. */
 bool sl_sandbox_in_container(const struct sl_sandbox *sb);
-/* The agent connected (fd: our end of the channel, taken over); the container is gone (docker.c),
+/* The agent connected (fd: our end of the channel, taken over); the sandbox is gone (docker.c
+ * when its container was removed, the reaper when runc exited before the agent connected),
  * reason (or NULL) saying why when the sandbox still owed something. sb may be freed by
  * sl_sandbox_exited. */
 void sl_sandbox_attach(struct sl_sandbox *sb, int fd);

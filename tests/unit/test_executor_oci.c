@@ -233,6 +233,26 @@ static long ctr_cgroup_long(const char *id, const char *ctrl, const char *file)
 
 /* The runtime is killed by the memory cgroup's OOM killer: Runtime.OutOfMemory, Max Memory Used
  * at the limit, and the next invocation gets a fresh sandbox. */
+/* A container whose agent never connects (here the "agent" is /usr/bin/false): when runc run
+ * exits, the waiting invocation fails at once with the reason, and nothing is left behind. */
+static void test_oci_agent_never_connects(void **state)
+{
+	struct xt *t = *state;
+	struct outcome o;
+
+	oci_fn(t, "ocinoagent", "echo");
+	snprintf(t->agent, sizeof(t->agent), "/usr/bin/false");
+	xt_start(t);
+	xt_invoke(t, "ocinoagent", "{}", &o);
+	xt_wait(t, &o);
+	assert_int_equal(o.status, SL_INVOKE_INIT_ERROR);
+	assert_non_null(strstr(o.payload, "the sandbox exited before its agent connected"));
+	xt_run_for(t, 200);
+	assert_int_equal(containers_left(), 0);
+	assert_int_equal(bundles_left(), 0);
+	outcome_release(&o);
+}
+
 static void test_oci_oom(void **state)
 {
 	struct xt *t = *state;
@@ -312,6 +332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oci_timeout_then_fresh, oci_setup,
 						oci_teardown),
 		cmocka_unit_test_setup_teardown(test_oci_free_busy, oci_setup, oci_teardown),
+		cmocka_unit_test_setup_teardown(test_oci_agent_never_connects, oci_setup,
+						oci_teardown),
 		cmocka_unit_test_setup_teardown(test_oci_oom, oci_setup, oci_teardown),
 		cmocka_unit_test_setup_teardown(test_oci_freeze, oci_setup, oci_teardown),
 	};
