@@ -170,8 +170,8 @@ static void make_room(struct sl_pool *pool, long excess)
 			prev = TAILQ_PREV(sb, sl_sandbox_list, idle_link);
 			if (sb->provisioned || sb->in_cb)
 				continue;
-			sl_info(q->tag, "stopping idle sandbox %d early: function %s needs %d MB of "
-				"the memory budget", (int)sb->pid, pool->fn->name, pool->fn->memory_mb);
+			sl_info(q->tag, "stopping idle sandbox %s early: function %s needs %d MB of "
+				"the memory budget", sb->label, pool->fn->name, pool->fn->memory_mb);
 			freeing += q->fn->memory_mb;
 			sl_sandbox_stop(sb);
 		}
@@ -259,8 +259,8 @@ int sl_budget_start(struct sl_pool *pool, bool provisioned, const char **error_t
 	if (rc != 0)
 		return rc;
 	struct sl_sandbox *sb = TAILQ_LAST(&pool->sandboxes, sl_sandbox_list);
-	sl_debug(pool->tag, "starting sandbox %d (%s; %zu initialising, %ld of %ld MB in use)",
-		 (int)sb->pid, provisioned ? "provisioned" : "on demand", starting(ex),
+	sl_debug(pool->tag, "starting sandbox %s (%s; %zu initialising, %ld of %ld MB in use)",
+		 sb->label, provisioned ? "provisioned" : "on demand", starting(ex),
 		 mem_used(ex), ex->mem_budget_mb);
 	if (provisioned) {
 		sb->provisioned = true;

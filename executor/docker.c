@@ -427,6 +427,11 @@ static void on_killed(void *arg, const struct sl_http_response *res)
 	}
 }
 
+void sl_docker_name(const struct sl_sandbox *sb, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", sb->docker ? sb->docker->name : "?");
+}
+
 void sl_docker_kill(struct sl_sandbox *sb)
 {
 	struct sl_docker_sandbox *dk = sb->docker;

@@ -98,6 +98,7 @@ struct sl_sandbox {
 	struct sl_docker_sandbox *docker;  /* docker: the container's state (docker.c), else NULL */
 	pid_t cgroup_pid;                  /* docker: host pid of the container's init, whose
 					    * cgroups are the container's; 0 until known */
+	char label[96];                    /* for logs: "pid N", or the container's name */
 	bool reaped;
 	bool runc_done;                    /* oci: runc run exited by itself (deleted what it ran) */
 	struct bufferevent *chan;          /* NULL until attached, and once closed */
@@ -265,6 +266,8 @@ void sl_chan_unlisten(struct sl_sandbox *sb);
 /* Start creating the container; the rest happens from the loop (sl_sandbox_attach once its
  * agent connects, sl_sandbox_exited once it is gone). 0, or -errno with msg. */
 int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen);
+/* The container's name (for logs). */
+void sl_docker_name(const struct sl_sandbox *sb, char *buf, size_t len);
 /* Kill the container (asynchronous; it is removed once it exited). */
 void sl_docker_kill(struct sl_sandbox *sb);
 /* Synchronously remove the container if it is not yet gone, then free the docker state and its

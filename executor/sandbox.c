@@ -202,7 +202,7 @@ void sl_sandbox_dispatch(struct sl_sandbox *sb, struct sl_invocation *inv)
 	if (sb->freeze_ev)
 		event_del(sb->freeze_ev);
 	if (sl_oci_thaw(sb) != 0)   /* synchronous: the INVOKE frame goes to a thawed sandbox */
-		sl_warn(sb->pool->tag, "sandbox %d: runc resume failed", (int)sb->pid);
+		sl_warn(sb->pool->tag, "sandbox %s: thaw failed", sb->label);
 	sb->state = SL_SB_BUSY;
 	sb->inv = inv;
 	sl_log_start(sb->pool, inv);
@@ -262,7 +262,7 @@ static void on_answer(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer
 	const char *error_type = NULL;
 
 	if (sb->state != SL_SB_BUSY || !id || strcmp(id, sb->inv->id) != 0) {
-		sl_warn(sb->pool->tag, "sandbox %d: unexpected %s frame", (int)sb->pid,
+		sl_warn(sb->pool->tag, "sandbox %s: unexpected %s frame", sb->label,
 			sl_frame_type_name(f->type));
 		return;
 	}
@@ -367,7 +367,7 @@ static void on_frame(struct sl_sandbox *sb, struct sl_frame *f, struct evbuffer 
 		break;
 	}
 	default:
-		sl_warn(sb->pool->tag, "sandbox %d: unexpected %s frame", (int)sb->pid,
+		sl_warn(sb->pool->tag, "sandbox %s: unexpected %s frame", sb->label,
 			sl_frame_type_name(f->type));
 	}
 }
@@ -395,7 +395,7 @@ static void read_frames(struct sl_sandbox *sb, struct evbuffer *in)
 		sl_frame_done(in, &f);
 	}
 	if (rc < 0) {
-		sl_error(sb->pool->tag, "sandbox %d: malformed frame; stopping it", (int)sb->pid);
+		sl_error(sb->pool->tag, "sandbox %s: malformed frame; stopping it", sb->label);
 		on_agent_gone(sb, "sandbox protocol error");
 	}
 }
@@ -439,7 +439,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(msg, sizeof(msg), "Task timed out after %.2f seconds",
 			 (double)pool->fn->timeout_s);
 		char *body = sl_error_json("Sandbox.Timedout", sb->inv->id, msg, &len);
-		sl_warn(pool->tag, "sandbox %d missed its deadline; killing it", (int)sb->pid);
+		sl_warn(pool->tag, "sandbox %s missed its deadline; killing it", sb->label);
 		kill_sandbox(sb);
 		end_invocation(sb, SL_INVOKE_TIMEOUT, "Sandbox.Timedout", body, len, NULL, 0, true);
 		free(body);
@@ -447,7 +447,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	case SL_SB_STARTING:
-		sl_warn(pool->tag, "sandbox %d did not finish its init; killing it", (int)sb->pid);
+		sl_warn(pool->tag, "sandbox %s did not finish its init; killing it", sb->label);
 		kill_sandbox(sb);
 		fail_init(sb, "timeout", "Sandbox.Timedout", "Init phase timed out", NULL, 0, 0);
 		close_channel(sb);
@@ -540,6 +540,12 @@ int sl_sandbox_start(struct sl_pool *pool, const char **error_type, char *msg, s
 		free(sb);
 		return rc;
 	}
+	if (sb->oci_id)
+		snprintf(sb->label, sizeof(sb->label), "%s", sb->oci_id);
+	else if (sb->docker)
+		sl_docker_name(sb, sb->label, sizeof(sb->label));
+	else
+		snprintf(sb->label, sizeof(sb->label), "pid %d", (int)sb->pid);
 	sb->timer = sl_check_alloc(evtimer_new(pool->ex->base, timer_cb, sb));
 	if (sl_sandbox_in_container(sb))
 		sb->freeze_ev = sl_check_alloc(evtimer_new(pool->ex->base, freeze_cb, sb));
