@@ -34,6 +34,7 @@
 #include "executor/pool.h"
 
 #include "config/config.h"
+#include "core/fs.h"
 #include "core/http_client.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -44,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,25 +65,33 @@ struct sl_docker_sandbox {
 	struct sl_http_call *wait;
 	struct sl_http_call *inspect;
 	bool created, removed, kill_requested;
+	bool orphaned;               /* its delete is retried later (see struct orphan) */
 	char *reason;                /* why the sandbox failed, for sl_sandbox_exited */
 };
 
-static struct sl_http_call *api(struct sl_docker_sandbox *dk, const char *method,
-				const char *path, json_t *body, long timeout_ms,
-				sl_http_done_cb cb)
+static struct sl_http_call *api_call(const struct sl_executor *ex, const char *method,
+				     const char *path, json_t *body, long timeout_ms,
+				     sl_http_done_cb cb, void *arg)
 {
-	const struct sl_executor *ex = dk->sb->pool->ex;
 	char *url = sl_xasprintf(DOCKER_API "%s", path);
 	char *text = body ? sl_check_alloc(json_dumps(body, JSON_COMPACT)) : NULL;
 	struct sl_http_request req = { .method = method, .url = url,
 				       .unix_socket = ex->cfg->docker_socket, .body = text,
 				       .body_len = text ? strlen(text) : 0,
 				       .timeout_ms = timeout_ms };
-	struct sl_http_call *call = sl_http_call_start(ex->http, &req, cb, dk);
+	struct sl_http_call *call = sl_http_call_start(ex->http, &req, cb, arg);
 
 	free(url);
 	free(text);
 	return call;
+}
+
+/* A call about the sandbox dk; its callback gets dk. */
+static struct sl_http_call *api(struct sl_docker_sandbox *dk, const char *method,
+				const char *path, json_t *body, long timeout_ms,
+				sl_http_done_cb cb)
+{
+	return api_call(dk->sb->pool->ex, method, path, body, timeout_ms, cb, dk);
 }
 
 /* The engine's error message ({"message": ...}), or the transport's. */
@@ -97,6 +107,28 @@ static void describe(const struct sl_http_response *res, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s", res->error ? res->error : "no answer");
 	json_decref(j);
+}
+
+/* One blocking call (shutdown and start-up paths); the status (0: no answer). *body (if not
+ * NULL) gets the parsed JSON body of a 2xx answer, or NULL; why (if not NULL) the engine's or
+ * the transport's message. */
+static long api_sync(const struct sl_executor *ex, const char *method, const char *path,
+		     long timeout_ms, json_t **body, char *why, size_t whylen)
+{
+	char *url = sl_xasprintf(DOCKER_API "%s", path);
+	struct sl_http_request req = { .method = method, .url = url,
+				       .unix_socket = ex->cfg->docker_socket,
+				       .timeout_ms = timeout_ms };
+	struct sl_http_response res;
+
+	sl_http_call_sync(&req, &res);
+	if (body)
+		*body = res.status / 100 == 2 ? json_loadb(res.body, res.len, 0, NULL) : NULL;
+	if (why)
+		describe(&res, why, whylen);
+	free((char *)res.body);
+	free(url);
+	return res.status;
 }
 
 static void fail(struct sl_docker_sandbox *dk, const char *what,
@@ -120,6 +152,92 @@ static void finish(struct sl_docker_sandbox *dk)
 	free(reason);
 }
 
+/* Containers whose delete the engine did not answer (it was down): deleted when it answers
+ * again (after the next successful create), their dirs kept until then, so that a daemon
+ * started later removes them if this one cannot (executor.c). */
+struct orphan {
+	TAILQ_ENTRY(orphan) link;
+	struct sl_executor *ex;
+	char *name, *dir;
+	struct sl_http_call *call;
+};
+
+struct sl_docker_orphans {
+	TAILQ_HEAD(, orphan) list;
+};
+
+static void orphan_free(struct sl_executor *ex, struct orphan *o, bool remove_dir)
+{
+	TAILQ_REMOVE(&ex->docker_orphans->list, o, link);
+	sl_http_call_cancel(o->call);
+	if (remove_dir)
+		sl_rm_tree(o->dir);
+	free(o->name);
+	free(o->dir);
+	free(o);
+}
+
+static void on_orphan_removed(void *arg, const struct sl_http_response *res)
+{
+	struct orphan *o = arg;
+
+	o->call = NULL;
+	if (res->status == 204 || res->status == 404) {
+		sl_info("executor", "docker: removed container %s, left while the engine was away",
+			o->name);
+		orphan_free(o->ex, o, true);
+	}
+}
+
+static void remove_orphans(struct sl_executor *ex)
+{
+	struct orphan *o;
+
+	if (!ex->docker_orphans)
+		return;
+	TAILQ_FOREACH(o, &ex->docker_orphans->list, link) {
+		if (o->call)
+			continue;
+		char *path = sl_xasprintf("/containers/%s?force=1", o->name);
+		o->call = api_call(ex, "DELETE", path, NULL, DOCKER_CALL_TIMEOUT_MS,
+				   on_orphan_removed, o);
+		free(path);
+	}
+}
+
+static void add_orphan(struct sl_docker_sandbox *dk)
+{
+	struct sl_executor *ex = dk->sb->pool->ex;
+	struct orphan *o = sl_xcalloc(1, sizeof(*o));
+
+	if (!ex->docker_orphans) {
+		ex->docker_orphans = sl_xcalloc(1, sizeof(*ex->docker_orphans));
+		TAILQ_INIT(&ex->docker_orphans->list);
+	}
+	o->ex = ex;
+	o->name = sl_xstrdup(dk->name);
+	o->dir = sl_xstrdup(dk->dir);
+	TAILQ_INSERT_TAIL(&ex->docker_orphans->list, o, link);
+	dk->orphaned = true;
+}
+
+void sl_docker_free_orphans(struct sl_executor *ex)
+{
+	struct orphan *o;
+
+	if (!ex->docker_orphans)
+		return;
+	while ((o = TAILQ_FIRST(&ex->docker_orphans->list)) != NULL) {
+		char *path = sl_xasprintf("/containers/%s?force=1", o->name), why[512];
+		long status = api_sync(ex, "DELETE", path, DOCKER_SYNC_TIMEOUT_MS, NULL, why,
+				       sizeof(why));
+		free(path);
+		orphan_free(ex, o, status == 204 || status == 404);
+	}
+	free(ex->docker_orphans);
+	ex->docker_orphans = NULL;
+}
+
 static void on_removed(void *arg, const struct sl_http_response *res)
 {
 	struct sl_docker_sandbox *dk = arg;
@@ -128,7 +246,10 @@ static void on_removed(void *arg, const struct sl_http_response *res)
 	dk->call = NULL;
 	if (res->status != 204 && res->status != 404) {   /* 404: the engine removed it already */
 		describe(res, why, sizeof(why));
-		sl_warn(dk->sb->pool->tag, "docker delete %s: %s", dk->name, why);
+		sl_warn(dk->sb->pool->tag, "docker delete %s: %s%s", dk->name, why,
+			res->status == 0 ? "; it is deleted once the engine answers again" : "");
+		if (res->status == 0)
+			add_orphan(dk);
 	}
 	dk->removed = true;
 	finish(dk);
@@ -243,6 +364,7 @@ static void on_created(void *arg, const struct sl_http_response *res)
 		return;
 	}
 	dk->created = true;
+	remove_orphans(dk->sb->pool->ex);   /* the engine answers (again) */
 	if (dk->kill_requested) {
 		remove_container(dk);
 		return;
@@ -352,9 +474,11 @@ static void docker_free(struct sl_docker_sandbox *dk)
 	sl_http_call_cancel(dk->call);
 	sl_http_call_cancel(dk->wait);
 	sl_http_call_cancel(dk->inspect);
-	rmdir(chan_dir);
-	unlink(seccomp);
-	rmdir(dk->dir);
+	if (!dk->orphaned) {   /* an orphan's dir stays until its container is deleted */
+		rmdir(chan_dir);
+		unlink(seccomp);
+		rmdir(dk->dir);
+	}
 	free(chan_dir);
 	free(seccomp);
 	free(dk->name);
@@ -445,28 +569,6 @@ void sl_docker_kill(struct sl_sandbox *sb)
 	path = sl_xasprintf("/containers/%s/kill?signal=KILL", dk->name);
 	dk->call = api(dk, "POST", path, NULL, DOCKER_CALL_TIMEOUT_MS, on_killed);
 	free(path);
-}
-
-/* One blocking call (shutdown and start-up paths); the status (0: no answer). *body (if not
- * NULL) gets the parsed JSON body of a 2xx answer, or NULL; why (if not NULL) the engine's or
- * the transport's message. */
-static long api_sync(const struct sl_executor *ex, const char *method, const char *path,
-		     long timeout_ms, json_t **body, char *why, size_t whylen)
-{
-	char *url = sl_xasprintf(DOCKER_API "%s", path);
-	struct sl_http_request req = { .method = method, .url = url,
-				       .unix_socket = ex->cfg->docker_socket,
-				       .timeout_ms = timeout_ms };
-	struct sl_http_response res;
-
-	sl_http_call_sync(&req, &res);
-	if (body)
-		*body = res.status / 100 == 2 ? json_loadb(res.body, res.len, 0, NULL) : NULL;
-	if (why)
-		describe(&res, why, whylen);
-	free((char *)res.body);
-	free(url);
-	return res.status;
 }
 
 void sl_docker_remove(const struct sl_executor *ex, const char *tag, const char *name)

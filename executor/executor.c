@@ -341,6 +341,7 @@ void sl_executor_free(struct sl_executor *ex)
 		TAILQ_REMOVE(&ex->deferred, inv, link);
 		sl_inv_free(inv);
 	}
+	sl_docker_free_orphans(ex);      /* after the sandboxes: they may add some */
 	sl_http_client_free(ex->http);   /* after the sandboxes: they cancel their calls */
 	sl_oci_reap_helpers(ex, true);
 	free(ex->helpers);

@@ -35,6 +35,7 @@
 
 struct bufferevent;
 struct event;
+struct sl_docker_orphans;
 struct sl_docker_sandbox;
 struct sl_function_config;
 struct sl_http_client;
@@ -147,6 +148,7 @@ struct sl_executor {
 	char *runc_path;                   /* when some function uses the oci driver */
 	bool userns;                       /* oci containers get a user namespace */
 	struct sl_http_client *http;       /* when some function uses the docker driver */
+	struct sl_docker_orphans *docker_orphans; /* docker.c: containers to delete later */
 	pid_t *helpers;                    /* oci: runc commands running in the background */
 	size_t n_helpers, cap_helpers;
 	enum { SL_ENGINE_UNKNOWN, SL_ENGINE_DOCKER, SL_ENGINE_PODMAN } docker_engine;
@@ -266,6 +268,9 @@ void sl_chan_unlisten(struct sl_sandbox *sb);
 /* Start creating the container; the rest happens from the loop (sl_sandbox_attach once its
  * agent connects, sl_sandbox_exited once it is gone). 0, or -errno with msg. */
 int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen);
+/* Try once more (blocking) to delete the containers whose delete the engine did not answer,
+ * and forget them; the dirs of those still undeleted stay for the next daemon (shutdown). */
+void sl_docker_free_orphans(struct sl_executor *ex);
 /* The container's name (for logs). */
 void sl_docker_name(const struct sl_sandbox *sb, char *buf, size_t len);
 /* Kill the container (asynchronous; it is removed once it exited). */

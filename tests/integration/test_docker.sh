@@ -153,6 +153,26 @@ h_true "noimage: no sandbox dir left" "$(ls "$H_TMP/state/sandboxes")" \
 h_true "idle: containers are reaped after idle_timeout_s" "$(containers) left" \
 	h_wait 15 eval '[ "$(containers)" = 0 ]'
 
+# The engine goes away and comes back: invocations fail with a clear error meanwhile (the
+# dispatcher retries those), the daemon lives on, and serves again once the engine is back.
+inv probe '{}'
+h_eq "engine restart: probe answers before" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"
+pm_stop_service
+h_expect_error 'function:probe'
+inv probe '{"sleep":1}'   # its sandbox was lost with the engine's wait call, or times out
+inv probe '{}'
+h_note "engine down: $(cat "$H_RESP")"
+h_match "engine down: a clear error naming the engine's socket" \
+	'docker create sluice-probe-[0-9]+-[0-9]+: .*(onnect|refused)' "$(h_json errorMessage)"
+h_true "engine down: the daemon lives" "daemon $daemon_pid gone" h_alive "$daemon_pid"
+pm_start "$H_TMP/podman" "$H_ROOT" || h_bail "set-up" "podman service did not restart"
+inv probe '{}'
+h_eq "engine back: probe answers again" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"
+h_true "engine back: the container left while it was away is deleted" "$(containers) containers" \
+	h_wait 10 eval '[ "$(containers)" = 1 ]'
+h_true "engine back: ... and its sandbox dir" "$(ls "$H_TMP/state/sandboxes")" \
+	h_wait 5 eval '[ "$(ls "$H_TMP/state/sandboxes" | wc -l)" = 1 ]'
+
 # A daemon killed with -9 leaves its containers; the next one on the same state dir removes them.
 inv probe '{}'
 h_eq "kill -9: one docker container" 1 "$(containers)"

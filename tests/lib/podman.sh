@@ -9,6 +9,7 @@
 #
 #   pm_start DIR ROOT    (ROOT: the repo) sets PM_SOCK, PM_PID; exports CONTAINERS_CONF (DIR's)
 #   pm_api METHOD PATH   curl the API: body on stdout
+#   pm_stop_service      stop the service only (an engine restart), pm_start DIR ROOT again after
 #   pm_stop
 PM_SOCK=""
 PM_PID=""
@@ -53,13 +54,21 @@ for c in json.load(sys.stdin):
             print(n.lstrip("/"))' "${1:-$PM_PREFIX}"
 }
 
-pm_stop() {
-	local c i
+# pm_stop_service: stop the API service only (its containers keep running, as with a restart of
+# the engine); pm_start on the same DIR brings it back.
+pm_stop_service() {
+	local i
 	[ -n "$PM_PID" ] || return 0
-	for c in $(pm_containers); do pm_api DELETE "/containers/$c?force=1" >/dev/null 2>&1; done
 	kill -TERM "$PM_PID" 2>/dev/null
 	for i in $(seq 100); do kill -0 "$PM_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$PM_PID" 2>/dev/null
 	wait "$PM_PID" 2>/dev/null
 	PM_PID=""
+}
+
+pm_stop() {
+	local c
+	[ -n "$PM_PID" ] || return 0
+	for c in $(pm_containers); do pm_api DELETE "/containers/$c?force=1" >/dev/null 2>&1; done
+	pm_stop_service
 }
