@@ -487,6 +487,58 @@ static void docker_free(struct sl_docker_sandbox *dk)
 	free(dk);
 }
 
+/* Podman's compatible API names itself among the /version components. */
+static bool is_podman(const json_t *version)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(version, "Components"), i, c) {
+		const char *name = json_string_value(json_object_get(c, "Name"));
+		if (name && strstr(name, "Podman"))
+			return true;
+	}
+	return false;
+}
+
+/* Create the container, with the seccomp option for the engine at hand. */
+static void send_create(struct sl_docker_sandbox *dk, char *seccomp_owned)
+{
+	json_t *body = create_json(dk, seccomp_owned);
+	char *path = sl_xasprintf("/containers/create?name=%s", dk->name);
+
+	dk->call = api(dk, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, on_created);
+	free(path);
+	free(seccomp_owned);
+	json_decref(body);
+}
+
+/* The engine did not answer at start: its /version decides how the seccomp profile is sent. */
+static void on_version(void *arg, const struct sl_http_response *res)
+{
+	struct sl_docker_sandbox *dk = arg;
+	json_t *version;
+	char *seccomp;
+
+	dk->call = NULL;
+	if (res->status != 200) {
+		fail(dk, "version", res);
+		finish(dk);
+		return;
+	}
+	version = json_loadb(res->body, res->len, 0, NULL);
+	dk->sb->pool->ex->docker_engine = is_podman(version) ? SL_ENGINE_PODMAN
+							     : SL_ENGINE_DOCKER;
+	json_decref(version);
+	if (!(seccomp = seccomp_opt(dk))) {
+		dk->reason = sl_xasprintf("docker sandbox dir %s: cannot write seccomp.json",
+					  dk->dir);
+		finish(dk);
+		return;
+	}
+	send_create(dk, seccomp);
+}
+
 int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 {
 	struct sl_executor *ex = sb->pool->ex;
@@ -520,8 +572,11 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 		docker_free(dk);
 		return rc;
 	}
-	if (ex->docker_engine == SL_ENGINE_UNKNOWN)   /* it did not answer at start */
-		sl_docker_check(ex);
+	if (ex->docker_engine == SL_ENGINE_UNKNOWN) {   /* it did not answer at start */
+		sb->docker = dk;
+		dk->call = api(dk, "GET", "/version", NULL, DOCKER_CALL_TIMEOUT_MS, on_version);
+		return 0;
+	}
 	char *seccomp = seccomp_opt(dk);
 	if (!seccomp) {
 		snprintf(msg, msglen, "docker sandbox dir %s: cannot write seccomp.json", dk->dir);
@@ -530,12 +585,7 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 		return -EIO;
 	}
 	sb->docker = dk;
-	json_t *body = create_json(dk, seccomp);
-	free(seccomp);
-	path = sl_xasprintf("/containers/create?name=%s", dk->name);
-	dk->call = api(dk, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, on_created);
-	free(path);
-	json_decref(body);
+	send_create(dk, seccomp);
 	return 0;
 }
 
@@ -591,20 +641,6 @@ void sl_docker_destroy(struct sl_sandbox *sb)
 	if (!dk->removed && (dk->created || dk->call))
 		sl_docker_remove(sb->pool->ex, sb->pool->tag, dk->name);
 	docker_free(dk);
-}
-
-/* Podman's compatible API names itself among the /version components. */
-static bool is_podman(const json_t *version)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(version, "Components"), i, c) {
-		const char *name = json_string_value(json_object_get(c, "Name"));
-		if (name && strstr(name, "Podman"))
-			return true;
-	}
-	return false;
 }
 
 void sl_docker_check(struct sl_executor *ex)

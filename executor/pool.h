@@ -282,7 +282,8 @@ void sl_docker_destroy(struct sl_sandbox *sb);
  * failure other than "no such container" is logged under tag. */
 void sl_docker_remove(const struct sl_executor *ex, const char *tag, const char *name);
 /* Which engine answers (ex->docker_engine) and whether it has each docker function's image;
- * logs a warning per problem (the daemon still starts: the engine may come later). Blocking. */
+ * logs a warning per problem (the daemon still starts: the engine may come later, and the first
+ * sandbox start then asks it asynchronously). Blocking: start-up only. */
 void sl_docker_check(struct sl_executor *ex);
 
 /* layers.c: merge the function's layers into <state_dir>/layers/<function>/ (*out_dir, owned),

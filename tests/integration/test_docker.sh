@@ -191,7 +191,18 @@ h_eq "restart: no runc container of the killed daemon is left" 0 \
 	"$(runc list -q 2>/dev/null | grep -c -- "-$old_pid\$")"
 h_eq "restart: no sandbox dir is left" "" "$(ls "$H_TMP/state/sandboxes")"
 
+# A daemon started while the engine is down warns; its first start once the engine is back
+# asks the engine which it is (the seccomp profile's form depends on it) and succeeds.
+h_stop TERM
+h_eq "engine down at start: the daemon stopped cleanly" 0 "$H_EXIT"
+pm_stop_service
+h_start
+daemon_pid=$H_PID
+h_true "engine down at start: a warning names the socket" "no such warning" \
+	h_log_has "WARN .*no Docker Engine API answers on $H_TMP/podman/podman.sock"
+pm_start "$H_TMP/podman" "$H_ROOT" || h_bail "set-up" "podman service did not restart"
 inv probe '{}'
+h_eq "engine up later: probe answers" "200 " "$H_STATUS $(h_header X-Amz-Function-Error)"
 h_eq "end: one container again" 1 "$(containers)"
 h_stop TERM
 h_eq "SIGTERM exit status" 0 "$H_EXIT"
