@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/props.h"
 #include "core/mem.h"
+#include "dispatcher/filter.h"
 
 static void describe_string(const char *s, char *buf, size_t len)
 {
@@ -78,6 +79,30 @@ static void env_reserved_list(char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; sl_env_reserved[i] && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sl_env_reserved[i]);
+}
+
+void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *value)
+{
+	size_t i;
+	const json_t *pattern;
+
+	json_array_foreach(value, i, pattern) {
+		struct sl_filter *f = NULL;
+		char err[512];
+		if (sl_filter_compile(pattern, &f, err, sizeof(err)) == 0) {
+			sl_filter_free(f);
+			continue;
+		}
+		/* err is "$<path in the pattern>: <what>" */
+		char *sep = strstr(err, ": ");
+		char *where = sl_path_index(path, i);
+		if (sep)
+			*sep = '\0';
+		char *sub = sl_xasprintf("%s%s", where, err + 1);
+		sl_diag_add(dc->diag, sub, "%s", sep ? sep + 2 : err);
+		free(sub);
+		free(where);
+	}
 }
 
 void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *value)

@@ -105,6 +105,8 @@ struct sl_trigger_config {
 	int parallelization;      /* concurrent batches, order kept per partition key, 1..10 */
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
+	json_t *filters;          /* array of 1..5 event filter patterns (any may match), or NULL:
+				   * every event passes */
 };
 
 struct sl_config {

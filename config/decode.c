@@ -59,6 +59,9 @@ static void expectation(const struct sl_prop *p, char *buf, size_t len)
 	case SL_PROP_OBJECT:
 		snprintf(buf, len, "an object");
 		break;
+	case SL_PROP_OBJECT_LIST:
+		snprintf(buf, len, "an array of %lld to %lld objects", p->min, p->max);
+		break;
 	case SL_PROP_SECTION:
 		snprintf(buf, len, "an object mapping names to %s", p->section->key);
 		break;
@@ -224,6 +227,17 @@ static bool decode_value(struct sl_decode *dc, const char *path, const struct sl
 			return false;
 		*FIELD(target, p, json_t *) = sl_check_alloc(json_deep_copy(v));
 		return true;
+	case SL_PROP_OBJECT_LIST: {
+		size_t i, n = json_array_size(v);
+		const json_t *item;
+		if (!json_is_array(v) || (long long)n < p->min || (long long)n > p->max)
+			return false;
+		json_array_foreach(v, i, item)
+			if (!json_is_object(item))
+				return false;
+		*FIELD(target, p, json_t *) = sl_check_alloc(json_deep_copy(v));
+		return true;
+	}
 	case SL_PROP_SECTION:
 		if (!json_is_object(v))
 			return false;
@@ -317,6 +331,7 @@ void sl_props_release(const struct sl_prop *props, void *target)
 			*FIELD(target, p, char **) = NULL;
 			break;
 		case SL_PROP_OBJECT:
+		case SL_PROP_OBJECT_LIST:
 			json_decref(*FIELD(target, p, json_t *));
 			*FIELD(target, p, json_t *) = NULL;
 			break;

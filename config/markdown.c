@@ -63,6 +63,7 @@ static const char *type_name(const struct sl_prop *p)
 	case SL_PROP_STRING_LIST: return "array of strings";
 	case SL_PROP_STRING_MAP: return "object of strings";
 	case SL_PROP_OBJECT: return "object";
+	case SL_PROP_OBJECT_LIST: return "array of objects";
 	case SL_PROP_SECTION: return "object";
 	}
 	return "";
@@ -81,7 +82,7 @@ static void range_text(const struct sl_prop *p, char *buf, size_t len)
 		snprintf(buf, len, "%lld to %lld bytes", p->min, p->max);
 	else if (p->type == SL_PROP_STRING && p->min)
 		snprintf(buf, len, "non-empty");
-	else if (p->type == SL_PROP_STRING_LIST)
+	else if (p->type == SL_PROP_STRING_LIST || p->type == SL_PROP_OBJECT_LIST)
 		snprintf(buf, len, "%lld to %lld items", p->min, p->max);
 	else if (p->type == SL_PROP_SECTION)
 		snprintf(buf, len, "%s by name", p->section->key);

@@ -40,6 +40,8 @@ enum sl_prop_type {
 	SL_PROP_STRING_LIST, /* char **, NULL-terminated; min..max items */
 	SL_PROP_STRING_MAP,  /* char **, NULL-terminated "KEY=VALUE" in file order */
 	SL_PROP_OBJECT,      /* json_t * (own reference) */
+	SL_PROP_OBJECT_LIST, /* json_t * (own reference): an array of min..max objects, NULL when
+			      * absent */
 	SL_PROP_SECTION,     /* name -> entry; see struct sl_section */
 };
 
@@ -146,6 +148,8 @@ char *sl_config_abspath(const char *base, const char *path);
 /* Row checks (config/checks.c), referenced by the tables. */
 void sl_check_listen(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *value);
+/* A trigger's filters: each a valid event filter pattern (dispatcher/filter.h). */
+void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_schedule(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);

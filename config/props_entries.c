@@ -70,6 +70,13 @@ const struct sl_prop sl_props_trigger[] = {
 	  .def_doc = "`<state_dir>/dead-letter/<trigger>.jsonl`", .offset = TR(on_failure),
 	  .help = "Name of the destination that receives failure records of batches whose "
 		  "retries ran out." },
+	{ .name = "filters", .type = SL_PROP_OBJECT_LIST, .min = 1, .max = 5,
+	  .offset = TR(filters), .check = sl_check_filters,
+	  .def_doc = "none: every event passes",
+	  .help = "Event filter patterns (EventBridge syntax, as Lambda's FilterCriteria); an "
+		  "event is delivered when any matches, else it counts as done without an "
+		  "invocation. Matched against the event as a CloudEvent whose `data` is the "
+		  "decoded JSON (or the text) of its data." },
 	{ .name = NULL }
 };
 

@@ -95,6 +95,12 @@ static json_t *type_schema(const struct sl_prop *p, json_t *s)
 	case SL_PROP_OBJECT:
 		set(s, "type", json_string("object"));
 		break;
+	case SL_PROP_OBJECT_LIST:
+		set(s, "type", json_string("array"));
+		set(s, "items", json_pack("{s:s}", "type", "object"));
+		set(s, "minItems", json_integer(p->min));
+		set(s, "maxItems", json_integer(p->max));
+		break;
 	case SL_PROP_SECTION:
 		set(s, "type", json_string("object"));
 		set(s, "propertyNames", json_pack("{s:s}", "pattern", SL_NAME_PATTERN));

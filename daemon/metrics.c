@@ -15,15 +15,17 @@ static void family(struct evbuffer *out, const char *name, const char *type, con
 static void render_triggers(struct evbuffer *out, const struct sl_metrics_trigger *t, size_t n)
 {
 	family(out, "sluice_trigger_events_total", "counter",
-	       "Events a trigger took in, finished (delivered, filtered or dead-lettered), dead-lettered.");
+	       "Events a trigger took in, finished (delivered, filtered or dead-lettered), "
+	       "dead-lettered, filtered out.");
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_trigger_stats *s = &t[i].stats;
 		evbuffer_add_printf(out,
 				    "sluice_trigger_events_total{trigger=\"%s\",state=\"in\"} %" PRIu64 "\n"
 				    "sluice_trigger_events_total{trigger=\"%s\",state=\"done\"} %" PRIu64 "\n"
-				    "sluice_trigger_events_total{trigger=\"%s\",state=\"dead_lettered\"} %" PRIu64 "\n",
+				    "sluice_trigger_events_total{trigger=\"%s\",state=\"dead_lettered\"} %" PRIu64 "\n"
+				    "sluice_trigger_events_total{trigger=\"%s\",state=\"filtered\"} %" PRIu64 "\n",
 				    t[i].name, s->events_in, t[i].name, s->events_done, t[i].name,
-				    s->events_dead_lettered);
+				    s->events_dead_lettered, t[i].name, s->events_filtered);
 	}
 	family(out, "sluice_trigger_batches_total", "counter", "Batches by final outcome.");
 	for (size_t i = 0; i < n; i++)

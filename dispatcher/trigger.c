@@ -98,6 +98,18 @@ int sl_trigger_new(struct event_base *base, const struct sl_trigger_config *cfg,
 	t->buckets = sl_xcalloc(t->n_buckets, sizeof(*t->buckets));
 	t->drain_ev = sl_check_alloc(evtimer_new(base, on_drain_check, t));
 	t->rnd = sl_rand_default;
+	size_t i;
+	const json_t *pattern;
+	json_array_foreach(cfg->filters, i, pattern) {   /* checked with the config */
+		char err[256];
+		if (i >= SL_FILTERS_MAX ||
+		    sl_filter_compile(pattern, &t->filters[t->n_filters], err, sizeof(err)) != 0) {
+			sl_error(t->tag, "filters[%zu]: %s", i, err);
+			sl_trigger_free(t);
+			return -EINVAL;
+		}
+		t->n_filters++;
+	}
 	*out = t;
 	return 0;
 }
@@ -153,6 +165,55 @@ static struct tr_lane *lane_of(struct sl_trigger *t, struct tr_partition *p,
 	return &p->lanes[fnv1a(ev->partitionkey) % t->parallelization];
 }
 
+/* The event as filters see it: its CloudEvent with `data` the decoded JSON of binary data, or
+ * its text when that is not JSON. New reference. */
+static json_t *filter_record(const struct sl_event *ev)
+{
+	json_t *r = sl_event_to_cloudevent(ev);
+
+	if (ev->data_bytes) {
+		json_t *data = json_loadb((const char *)ev->data_bytes, ev->data_len,
+					  JSON_DECODE_ANY, NULL);
+		if (!data)
+			data = json_stringn((const char *)ev->data_bytes, ev->data_len);
+		if (data)   /* NULL: not UTF-8, so only the attributes can match */
+			json_object_set_new(r, "data", data);
+	}
+	return r;
+}
+
+static bool passes_filters(const struct sl_trigger *t, const struct sl_event *ev)
+{
+	bool pass = false;
+
+	if (t->n_filters == 0)
+		return true;
+	json_t *r = filter_record(ev);
+	for (size_t i = 0; i < t->n_filters && !pass; i++)
+		pass = sl_filter_match(t->filters[i], r);
+	json_decref(r);
+	return pass;
+}
+
+/* An event no filter lets through is done at once: its ticket completes where it stands (the
+ * tracker holds it while needed; the offered reference is dropped). Like any event it counts as
+ * pending until committed. */
+static void filter_out(struct sl_trigger *t, struct tr_partition *p, struct sl_event *ev)
+{
+	size_t before = sl_checkpoint_outstanding(p->cp);
+	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
+	bool grew = sl_checkpoint_done(p->cp, ticket) != NULL;
+
+	sl_event_unref(ev);
+	/* +1 for it, minus what the commit released (it, and done events behind it) */
+	t->pending = t->pending + 1 - (before + 1 - sl_checkpoint_outstanding(p->cp));
+	t->stats.events_in++;
+	t->stats.events_filtered++;
+	t->stats.events_done++;
+	if (grew && t->src.commit)
+		t->src.commit(t->src.ctx, sl_checkpoint_committed(p->cp));
+}
+
 int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 {
 	uint64_t size = sl_event_size(ev);
@@ -165,6 +226,10 @@ int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 		return -ENOBUFS;
 	}
 	struct tr_partition *p = partition(t, ev->partition ? ev->partition : "");
+	if (!passes_filters(t, ev)) {
+		filter_out(t, p, ev);
+		return 0;
+	}
 	struct tr_lane *lane = lane_of(t, p, ev);
 	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
 	if (sl_batcher_push(&lane->batcher, ev, ticket, tr_now_ms()) < 0) {
@@ -251,6 +316,8 @@ void sl_trigger_free(struct sl_trigger *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->n_filters; i++)
+		sl_filter_free(t->filters[i]);
 	for (struct tr_batch *b = t->batches, *next; b; b = next) {
 		next = b->next;
 		if (b->stage == TR_RETRY_WAIT || b->stage == TR_STORE_WAIT) {

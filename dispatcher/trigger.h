@@ -80,11 +80,12 @@ void sl_trigger_drain(struct sl_trigger *t, void (*done)(void *arg), void *arg);
  * (so the executor and destination must still call back). NULL is a no-op. */
 void sl_trigger_free(struct sl_trigger *t);
 
-/* Counters for logs, tests and /metrics. events_done counts events resolved either way
- * (delivered or dead-lettered); batches_ok: batches the function accepted; batches_failed:
- * batches given up on and stored as failure records; retries: invocations retried. */
+/* Counters for logs, tests and /metrics. events_done counts events resolved any way
+ * (delivered, dead-lettered, or filtered out: no filter matched); batches_ok: batches the
+ * function accepted; batches_failed: batches given up on and stored as failure records;
+ * retries: invocations retried. */
 struct sl_trigger_stats {
-	uint64_t events_in, events_done, events_dead_lettered;
+	uint64_t events_in, events_done, events_dead_lettered, events_filtered;
 	uint64_t batches_ok, batches_failed, retries;
 };
 void sl_trigger_stats(const struct sl_trigger *t, struct sl_trigger_stats *out);

@@ -26,6 +26,7 @@
 
 #include "dispatcher/backoff.h"
 #include "dispatcher/batcher.h"
+#include "dispatcher/filter.h"
 #include "dispatcher/trigger.h"
 
 struct event;
@@ -97,6 +98,9 @@ struct sl_trigger {
 	void (*drain_done)(void *arg);
 	void *drain_arg;
 	struct event *drain_ev;
+
+	struct sl_filter *filters[SL_FILTERS_MAX]; /* cfg->filters, compiled: any may match */
+	size_t n_filters;
 
 	struct sl_trigger_stats stats;
 	sl_rand_fn rnd;               /* backoff random source */

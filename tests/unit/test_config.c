@@ -37,7 +37,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 	"ephemeral_storage_mb, layers, image"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
-	"retry_max_ms, parallelization, on_failure"
+	"retry_max_ms, parallelization, on_failure, filters"
 
 static char *q(const char *s)
 {
@@ -596,6 +596,24 @@ static void test_code_dir(void **state)
 		     "sluice.json: $.functions.hello.code: expected a non-empty string, got \"\"");
 }
 
+static void test_filters(void **state)
+{
+	(void)state;
+	struct sl_config *cfg = load_ok("{" BASE ", " TRG(", 'filters': [{'data': {'kind': ['x']}}, "
+					"{'type': [{'prefix': 'com.'}]}]") "}");
+	assert_int_equal(json_array_size(cfg->triggers[0].filters), 2);
+	sl_config_free(cfg);
+	expect_error("{" BASE ", " TRG(", 'filters': [{'data': {'kind': ['x']}}, "
+		     "{'data': {'kind': [{'prefix': 1}]}}]") "}",
+		     "sluice.json: $.triggers.t.filters[1].data.kind[0]: expected a string operand");
+	expect_error("{" BASE ", " TRG(", 'filters': [{}]") "}",
+		     "sluice.json: $.triggers.t.filters[0]: expected a non-empty object");
+	expect_error("{" BASE ", " TRG(", 'filters': [{'a': [1]}, {'a': [1]}, {'a': [1]}, "
+		     "{'a': [1]}, {'a': [1]}, {'a': [1]}]") "}",
+		     "sluice.json: $.triggers.t.filters: expected an array of 1 to 5 objects, got "
+		     "an array");
+}
+
 static void test_layers(void **state)
 {
 	(void)state;
@@ -874,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_environment_size),
 		cmocka_unit_test(test_code_dir),
 		cmocka_unit_test(test_layers),
+		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_schedule_expression),

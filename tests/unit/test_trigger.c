@@ -334,6 +334,47 @@ static void test_batches_by_size_then_window(void **state)
 	stop(fx);
 }
 
+/* Filters: an event goes to the function when any pattern matches its CloudEvent (here: text
+ * "keep", or 9 <= n < 11); the others are done at once, and the checkpoint moves past them (the last
+ * event, filtered out, is committed too). */
+static void test_filters(void **state)
+{
+	struct fixture *fx = *state;
+	int ns[16];
+	size_t n;
+
+	fx->tcfg.batch_size = 10;
+	fx->tcfg.max_batching_window_ms = 50;
+	fx->tcfg.filters = json_loads("[{\"data\":{\"text\":[\"keep\"]}},"
+				      " {\"data\":{\"n\":[{\"numeric\":[\">=\",9,\"<\",11]}]}}]", 0, NULL);
+	assert_non_null(fx->tcfg.filters);
+	start(fx);
+	for (int i = 1; i <= 11; i++)
+		offer(fx, "", i, NULL, i % 2 && i != 11 ? "keep" : "drop");
+	want_done = 11;
+	assert_true(run_until(fx, all_done, 20000));
+	json_t *lines = read_lines(fx->record_file);
+	assert_int_equal(json_array_size(lines), 1);
+	batch_ns(json_array_get(lines, 0), ns, &n);
+	const int want[] = { 1, 3, 5, 7, 9, 10 };
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ns[i], want[i]);
+	json_decref(lines);
+	struct sl_trigger_stats s = stats(fx);
+	assert_int_equal(s.events_in, 11);
+	assert_int_equal(s.events_filtered, 5);
+	assert_int_equal(s.batches_ok, 1);
+	assert_string_equal(fx->commits[fx->n_commits - 1].position, "11");
+	/* filtered events were pending until committed, and no longer are: more are taken */
+	offer(fx, "", 12, NULL, "keep");
+	want_done = 12;
+	assert_true(run_until(fx, all_done, 20000));
+	assert_string_equal(fx->commits[fx->n_commits - 1].position, "12");
+	stop(fx);
+	json_decref(fx->tcfg.filters);
+}
+
 static void test_window_holds_a_small_batch(void **state)
 {
 	struct fixture *fx = *state;
@@ -693,6 +734,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batches_by_size_then_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_holds_a_small_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_kept_per_key_across_lanes, setup,
 						teardown),
