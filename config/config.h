@@ -102,7 +102,8 @@ struct sl_trigger_config {
 	int retry_base_ms;        /* first backoff cap, 1..3600000, default 1000 */
 	int retry_max_ms;         /* largest backoff cap, retry_base_ms..3600000, default 60000
 				   * (or retry_base_ms when that is larger) */
-	int parallelization;      /* concurrent batches, order kept per partition key, 1..10 */
+	int parallelization_factor; /* concurrent batches per source partition, order kept per
+				     * partition key, 1..10, default 1 */
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
 	json_t *filters;          /* array of 1..5 event filter patterns (any may match), or NULL:

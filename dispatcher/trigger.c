@@ -93,7 +93,8 @@ int sl_trigger_new(struct event_base *base, const struct sl_trigger_config *cfg,
 	t->src = *src;
 	t->tag = sl_xasprintf("trigger:%s", cfg->name ? cfg->name : "(unnamed)");
 	t->batch_size = effective_batch_size(t);
-	t->parallelization = cfg->parallelization > 1 ? (unsigned)cfg->parallelization : 1;
+	t->parallelization = cfg->parallelization_factor > 1 ? (unsigned)cfg->parallelization_factor
+							       : 1;
 	t->n_buckets = TR_MIN_BUCKETS;
 	t->buckets = sl_xcalloc(t->n_buckets, sizeof(*t->buckets));
 	t->drain_ev = sl_check_alloc(evtimer_new(base, on_drain_check, t));

@@ -60,7 +60,7 @@ h_true "missing file: non-zero exit (got $rc)" "exit 0" test "$rc" -ne 0
 h_match "missing file: names the file" "nonexistent\\.json" "$err"
 
 # Several errors are all reported, one per line.
-bad "two errors" '{"triggers":{"t":{"batch_size":0,"parallelization":11}}}' '\$\.triggers\.t\.'
+bad "two errors" '{"triggers":{"t":{"batch_size":0,"parallelization_factor":11}}}' '\$\.triggers\.t\.'
 h_eq "two errors: two lines" 2 "$(printf '%s\n' "$err" | grep -c "^$H_TMP/bad$n.json: ")"
 
 # The daemon refuses a bad config with the same message and exit 2, before listening.

@@ -37,7 +37,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 	"ephemeral_storage_mb, layers, image"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
 	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
-	"retry_max_ms, parallelization, on_failure, filters"
+	"retry_max_ms, parallelization_factor, on_failure, filters"
 
 static char *q(const char *s)
 {
@@ -162,7 +162,7 @@ static void test_default_loads(void **state)
 	assert_int_equal(t->max_retry_attempts, 2);
 	assert_int_equal(t->retry_base_ms, 200);
 	assert_int_equal(t->retry_max_ms, 60000);
-	assert_int_equal(t->parallelization, 1);
+	assert_int_equal(t->parallelization_factor, 1);
 	assert_string_equal(t->on_failure, "dead-letter");
 	t = sl_config_trigger(cfg, "hourly-to-hello");
 	assert_int_equal(t->payload_format, SL_PAYLOAD_AWS);
@@ -203,7 +203,7 @@ static void test_defaults_filled(void **state)
 	assert_int_equal(t->max_retry_attempts, 2);
 	assert_int_equal(t->retry_base_ms, 1000);
 	assert_int_equal(t->retry_max_ms, 60000);
-	assert_int_equal(t->parallelization, 1);
+	assert_int_equal(t->parallelization_factor, 1);
 	assert_null(t->on_failure);
 	assert_string_equal(cfg->listen, "127.0.0.1:8070");
 	assert_string_equal(cfg->log_format, "text");
@@ -229,7 +229,7 @@ static void test_values_kept(void **state)
 		"'detail': {'k': [1]}}}, 'destinations': {'d': {'kind': 'file', 'path': '/var/x'}}, "
 		"'triggers': {'t': {'source': 's', 'function': 'f', 'enabled': false, "
 		"'payload_format': 'cloudevents', 'batch_size': 10000, 'retry_base_ms': 120000, "
-		"'on_failure': 'd', 'parallelization': 10}}}");
+		"'on_failure': 'd', 'parallelization_factor': 10}}}");
 	const struct sl_function_config *f = &cfg->functions[0];
 	assert_string_equal(cfg->listen, "[::1]:9000");
 	assert_string_equal(cfg->log_level, "debug");

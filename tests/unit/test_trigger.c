@@ -124,7 +124,7 @@ static int setup(void **state)
 		.payload_format = SL_PAYLOAD_CLOUDEVENTS, .batch_size = 3,
 		.max_batching_window_ms = 200, .max_batch_bytes = 6291456,
 		.max_retry_attempts = 2, .retry_base_ms = 20, .retry_max_ms = 100,
-		.parallelization = 1, .on_failure = "dlq",
+		.parallelization_factor = 1, .on_failure = "dlq",
 	};
 	fx->dcfg = (struct sl_destination_config){ .name = "dlq", .kind = SL_DEST_FILE,
 						   .path = fx->dlq_file };
@@ -406,7 +406,7 @@ static void test_order_kept_per_key_across_lanes(void **state)
 	size_t n, i, total = 0;
 	json_t *batch;
 
-	fx->tcfg.parallelization = 3;
+	fx->tcfg.parallelization_factor = 3;
 	fx->tcfg.batch_size = 2;
 	fx->tcfg.max_batching_window_ms = 20;
 	start(fx);
@@ -589,7 +589,7 @@ static void test_throttles_are_not_attempts(void **state)
 	snprintf(fx->env_sleep, sizeof(fx->env_sleep), "SLEEP_S=0.3");
 	fx->fn.max_concurrency = 1;
 	fx->tcfg.max_retry_attempts = 0;
-	fx->tcfg.parallelization = 6;
+	fx->tcfg.parallelization_factor = 6;
 	fx->tcfg.batch_size = 1;
 	fx->tcfg.max_batching_window_ms = 0;
 	start(fx);
