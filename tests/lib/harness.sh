@@ -137,24 +137,27 @@ h_stop() {
 	[ -n "$H_PID" ] || { H_EXIT="not running"; return; }
 	rm -f "$marker"
 	kill -s "$sig" "$H_PID" 2>/dev/null
-	(
-		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+	sh -c '
+		secs=$1 pid=$2 marker=$3 sig=$4
 		sleep "$secs" &
 		nap=$!
+		trap "kill $nap 2>/dev/null; exit 0" TERM
 		wait "$nap"
-		h_alive "$H_PID" || exit 0
+		state=$(sed -n "s/^State:[[:space:]]*\([A-Z]\).*/\1/p" "/proc/$pid/status" 2>/dev/null)
+		case $state in ""|Z|X) exit 0 ;; esac
 		: >"$marker"
 		if [ "$sig" != KILL ] && command -v gdb >/dev/null; then
-			echo "# daemon $H_PID still alive ${secs} s after SIG$sig; its stacks:"
-			timeout 30 gdb -p "$H_PID" -batch -ex "thread apply all bt" 2>&1 |
-				grep -E '^(#|Thread)' | sed 's/^/#   /'
+			echo "# daemon $pid still alive $secs s after SIG$sig; its stacks:"
+			timeout 30 gdb -p "$pid" -batch -ex "thread apply all bt" 2>&1 |
+				grep -E "^(#|Thread)" | sed "s/^/#   /"
 		fi
-		kill -s KILL "$H_PID" 2>/dev/null
-	) &
+		kill -s KILL "$pid" 2>/dev/null' watchdog "$secs" "$H_PID" "$marker" "$sig" &
 	watchdog=$!
 	wait "$H_PID" 2>/dev/null
 	H_EXIT=$?
-	kill "$watchdog" 2>/dev/null
+	# SIGKILL: until it has exec'd sh, the watchdog is a fork of this shell, and a fork given
+	# SIGTERM would run this script's traps (exit 130, then the EXIT trap's teardown)
+	kill -s KILL "$watchdog" 2>/dev/null
 	wait "$watchdog" 2>/dev/null
 	[ -e "$marker" ] && H_EXIT=timeout
 	H_PID=""
@@ -268,7 +271,8 @@ h_unexpected_errors() {
 h_teardown() {
 	local rc=$? bad left pid cmd
 	trap - EXIT
-	for pid in $H_BG_PIDS; do kill "$pid" 2>/dev/null; done
+	# SIGKILL: a background subshell given SIGTERM would run this script's traps
+	for pid in $H_BG_PIDS; do kill -s KILL "$pid" 2>/dev/null; done
 	if [ -n "$H_PID" ]; then
 		h_stop TERM 15
 		[ "$H_EXIT" = 0 ] || h_not_ok teardown-stop "daemon exit status $H_EXIT after SIGTERM, expected 0"
