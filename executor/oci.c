@@ -24,10 +24,10 @@
  * the daemon's. runc run stays
  * in the foreground until the container's PID 1 exits, so the executor tracks and reaps runc's
  * pid exactly as it does an agent's. Killing is `runc kill ID KILL` (PID 1's death ends the
- * whole pid namespace); SIGKILL to runc itself would orphan the container. That runc kill runs
- * in the background (a helper the SIGCHLD handler reaps: sl_oci_reap_helpers). Once runc run is
- * reaped, the bundle goes; `runc delete --force ID` first only when runc run did not exit by
- * itself (it deletes what it ran), synchronously (about 10 ms, bounded at 5 s).
+ * whole pid namespace); SIGKILL to runc itself would orphan the container. Once runc run is
+ * reaped, `runc delete --force ID` (normally a no-op: runc run deletes what it ran) and the
+ * bundle goes. Both runc commands run in the background (helpers the SIGCHLD handler reaps,
+ * sl_oci_reap_helpers; the executor waits for those left when it is freed).
  *
  * oci_cgroup.c: the container's cgroups (OOM detection, Max Memory Used) and the freezer (an
  * idle sandbox is paused, and resumed before its next INVOKE frame is sent).
@@ -479,16 +479,15 @@ long sl_ctr_cpu_quota_us(int memory_mb)
 	return quota < SL_CTR_CPU_MIN_QUOTA_US ? SL_CTR_CPU_MIN_QUOTA_US : quota;
 }
 
-void sl_oci_kill(const struct sl_sandbox *sb)
+/* Run `runc ARGS...` in the background: reaped on SIGCHLD, waited for at executor free. */
+static void background_runc(const struct sl_sandbox *sb, char *const args[])
 {
 	struct sl_executor *ex = sb->pool->ex;
-	char *args[] = { "kill", sb->oci_id, "KILL", NULL }, *argv[HELPER_ARGV];
+	char *argv[HELPER_ARGV];
 	pid_t pid;
 
-	if (!sb->oci_id)
-		return;
 	if (spawn_helper(ex->runc_path, args, argv, &pid) != 0) {
-		sl_warn(sb->pool->tag, "sandbox %s: cannot run runc kill", sb->oci_id);
+		sl_warn(sb->pool->tag, "sandbox %s: cannot run runc %s", sb->oci_id, args[0]);
 		return;
 	}
 	if (ex->n_helpers == ex->cap_helpers) {
@@ -498,14 +497,23 @@ void sl_oci_kill(const struct sl_sandbox *sb)
 	ex->helpers[ex->n_helpers++] = pid;
 }
 
+void sl_oci_kill(const struct sl_sandbox *sb)
+{
+	char *args[] = { "kill", sb->oci_id, "KILL", NULL };
+
+	if (sb->oci_id)
+		background_runc(sb, args);
+}
+
 void sl_oci_cleanup(struct sl_sandbox *sb)
 {
+	/* normally a no-op (runc run deletes what it ran), but not when runc run was killed or
+	 * its own clean-up failed */
 	char *args[] = { "delete", "--force", sb->oci_id, NULL };
 
 	if (!sb->oci_id)
 		return;
-	if (!sb->runc_done)   /* runc run deletes what it ran, unless it was killed itself */
-		sl_oci_runc(sb->pool->ex->runc_path, args);
+	background_runc(sb, args);
 	sl_rm_tree(sb->bundle);
 	free(sb->oci_id);
 	free(sb->bundle);

@@ -101,7 +101,6 @@ struct sl_sandbox {
 					    * cgroups are the container's; 0 until known */
 	char label[96];                    /* for logs: "pid N", or the container's name */
 	bool reaped;
-	bool runc_done;                    /* oci: runc run exited by itself (deleted what it ran) */
 	struct bufferevent *chan;          /* NULL until attached, and once closed */
 	bool attached;                     /* the agent's channel was connected */
 	char *chan_sock;                   /* container: the listening channel socket's path, */
@@ -252,7 +251,8 @@ long sl_ctr_cpu_quota_us(int memory_mb);
 bool sl_oci_userns_usable(const struct sl_executor *ex, char *why, size_t whylen);
 /* `runc kill ID KILL` in the background (neither the command nor the container is waited for). */
 void sl_oci_kill(const struct sl_sandbox *sb);
-/* After `runc run` was reaped: `runc delete --force ID`, remove the bundle, free the names. */
+/* After `runc run` was reaped: `runc delete --force ID` in the background, remove the bundle,
+ * free the names. */
 void sl_oci_cleanup(struct sl_sandbox *sb);
 /* Run `runc ARGS...` with every stdio on /dev/null and wait for it (killed after 5 s); its exit
  * status or -errno. */

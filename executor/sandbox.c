@@ -566,11 +566,9 @@ void sl_sandbox_reap_all(struct sl_executor *ex)
 			next = TAILQ_NEXT(sb, link);
 			if (sb->reaped || sb->docker)   /* docker.c tracks its containers */
 				continue;
-			int st;
-			pid_t r = waitpid(sb->pid, &st, WNOHANG);
+			pid_t r = waitpid(sb->pid, NULL, WNOHANG);
 			if (r == sb->pid || (r < 0 && errno == ECHILD)) {
 				sb->reaped = true;
-				sb->runc_done = r == sb->pid && WIFEXITED(st);
 				if (!sb->attached && sb->state != SL_SB_STOPPING) {   /* no EOF to wait for */
 					sl_sandbox_exited(sb, "the sandbox exited before its agent "
 							  "connected");

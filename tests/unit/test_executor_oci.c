@@ -35,16 +35,20 @@ static int oci_setup(void **state)
 	return xt_setup(state);
 }
 
-/* Number of runc containers whose id starts with the test's prefix. */
+/* Number of runc containers of this process ("<prefix><n>-<our pid>"). */
 static int containers_left(void)
 {
-	char line[512];
+	char line[512], suffix[32];
 	int n = 0;
 	FILE *p = popen("runc list -q 2>/dev/null", "r");
 
 	assert_non_null(p);
-	while (fgets(line, sizeof(line), p))
-		n += oci.prefix[0] && strncmp(line, oci.prefix, strlen(oci.prefix)) == 0;
+	snprintf(suffix, sizeof(suffix), "-%d\n", (int)getpid());
+	while (fgets(line, sizeof(line), p)) {
+		size_t len = strlen(line), sl = strlen(suffix);
+		n += oci.prefix[0] && strncmp(line, oci.prefix, strlen(oci.prefix)) == 0 &&
+		     len > sl && strcmp(line + len - sl, suffix) == 0;
+	}
 	pclose(p);
 	return n;
 }
