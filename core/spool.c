@@ -19,6 +19,7 @@
  */
 #include "core/spool_int.h"
 
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -146,28 +147,6 @@ static void *syncer_main(void *arg)
 
 /* ---- open / close ---------------------------------------------------------------------- */
 
-static int mkdir_p(const char *dir)
-{
-	char *path = sl_xstrdup(dir);
-	int rc = 0;
-
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(path);
-	return rc;
-}
-
 static void spool_free(struct sl_spool *s)
 {
 	if (s->wfd >= 0)
@@ -218,7 +197,7 @@ int sl_spool_open(const struct sl_spool_options *opts, struct sl_spool **out)
 	if (!opts || !opts->dir || !opts->dir[0])
 		return -EINVAL;
 	s = spool_new(opts);
-	rc = mkdir_p(s->dir);
+	rc = sl_mkdirs(s->dir, 0755);
 	if (rc)
 		goto fail;
 	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

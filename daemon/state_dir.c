@@ -2,6 +2,7 @@
 #include "daemon/state_dir.h"
 
 #include "core/log.h"
+#include "core/fs.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -15,28 +16,6 @@
 struct sl_state_dir {
 	int lock_fd;
 };
-
-int sl_mkdirs(const char *path, unsigned mode)
-{
-	char *copy = sl_xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		*p = saved;
-		if (!saved)
-			break;
-	}
-	free(copy);
-	return rc;
-}
 
 int sl_state_dir_acquire(const char *path, struct sl_state_dir **out)
 {

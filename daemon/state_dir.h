@@ -9,7 +9,5 @@ struct sl_state_dir;
 
 int sl_state_dir_acquire(const char *path, struct sl_state_dir **out);
 void sl_state_dir_release(struct sl_state_dir *state);
-/* mkdir -p; 0 or negative errno. */
-int sl_mkdirs(const char *path, unsigned mode);
 
 #endif

@@ -374,15 +374,6 @@ static void on_created(void *arg, const struct sl_http_response *res)
 	free(path);
 }
 
-static json_t *str_array(char **v)
-{
-	json_t *a = json_array();
-
-	for (; v && *v; v++)
-		json_array_append_new(a, json_string(*v));
-	return a;
-}
-
 static json_t *binds_json(const struct sl_docker_sandbox *dk)
 {
 	const struct sl_executor *ex = dk->sb->pool->ex;
@@ -456,8 +447,9 @@ static json_t *create_json(const struct sl_docker_sandbox *dk, const char *secco
 	snprintf(user, sizeof(user), "%d:%d", SL_CTR_UID, SL_CTR_UID);
 	snprintf(daemon, sizeof(daemon), "%d", (int)getpid());
 	c = json_pack("{s:s, s:o, s:[], s:o, s:s, s:s, s:s, s:{s:s, s:s}, s:o}",
-		      "Image", fn->image, "Entrypoint", str_array(argv), "Cmd",
-		      "Env", str_array(env), "User", user, "Hostname", dk->name,
+		      "Image", fn->image, "Entrypoint", sl_strv_json((const char *const *)argv),
+		      "Cmd", "Env", sl_strv_json((const char *const *)env), "User", user,
+		      "Hostname", dk->name,
 		      "WorkingDir", SL_OCI_TASK_ROOT,
 		      "Labels", "sluice.daemon", daemon, "sluice.function", fn->name,
 		      "HostConfig", host_config_json(dk, seccomp));
@@ -544,7 +536,7 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 	struct sl_executor *ex = sb->pool->ex;
 	const struct sl_function_config *fn = sb->pool->fn;
 	struct sl_docker_sandbox *dk;
-	char *top, *path;
+	char *path;
 	int rc;
 
 	if (!ex->cfg->state_dir) {
@@ -559,13 +551,10 @@ int sl_docker_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 	dk = sl_xcalloc(1, sizeof(*dk));
 	dk->sb = sb;
 	dk->name = sl_xasprintf("sluice-%s-%u-%d", fn->name, ++ex->oci_seq, (int)getpid());
-	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
-	dk->dir = sl_xasprintf("%s/%s", top, dk->name);
+	dk->dir = sl_xasprintf("%s/sandboxes/%s", ex->cfg->state_dir, dk->name);
 	path = sl_xasprintf("%s/" DOCKER_CHANNEL_DIR, dk->dir);
-	rc = (mkdir(ex->cfg->state_dir, 0755) != 0 && errno != EEXIST) ||
-	     (mkdir(top, 0755) != 0 && errno != EEXIST) ||
-	     (mkdir(dk->dir, 0755) != 0 && errno != EEXIST) ? -errno : sl_chan_listen(sb, path);
-	free(top);
+	if ((rc = sl_mkdirs(dk->dir, 0755)) == 0)
+		rc = sl_chan_listen(sb, path);
 	free(path);
 	if (rc != 0) {
 		snprintf(msg, msglen, "docker sandbox dir %s: %s", dk->dir, strerror(-rc));

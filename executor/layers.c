@@ -111,9 +111,9 @@ int sl_layers_merge(const struct sl_executor *ex, const struct sl_function_confi
 	int rc = 0;
 
 	sl_rm_tree(dir);
-	if ((mkdir(top, 0755) != 0 && errno != EEXIST) || mkdir(dir, 0755) != 0) {
-		rc = -errno;
-		snprintf(msg, msglen, "layers: %s: %s", dir, strerror(errno));
+	if ((rc = sl_mkdirs(top, 0755)) != 0 || mkdir(dir, 0755) != 0) {
+		rc = rc ? rc : -errno;
+		snprintf(msg, msglen, "layers: %s: %s", dir, strerror(-rc));
 		goto out;
 	}
 	for (char **layer = fn->layers; layer && *layer && rc == 0; layer++) {

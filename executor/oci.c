@@ -79,15 +79,6 @@ int sl_oci_find_runc(char **path)
 	return rc;
 }
 
-static json_t *str_array(const char *const *v)
-{
-	json_t *a = json_array();
-
-	for (; v && *v; v++)
-		json_array_append_new(a, json_string(*v));
-	return a;
-}
-
 struct oci_mount {
 	const char *dst, *type, *src;
 	const char *opts[7];
@@ -110,7 +101,7 @@ static json_t *mount_json(const char *dst, const char *type, const char *src,
 	json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dst, "type", type, "source", src);
 
 	if (opts && opts[0])
-		json_object_set_new(m, "options", str_array(opts));
+		json_object_set_new(m, "options", sl_strv_json(opts));
 	return sl_check_alloc(m);
 }
 
@@ -156,8 +147,8 @@ static json_t *process_json(const struct sl_executor *ex, const struct sl_functi
 	json_t *p = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b,"
 			      " s:{s:[], s:[], s:[], s:[], s:[]}, s:[{s:s, s:i, s:i}]}",
 			      "terminal", 0, "user", "uid", SL_CTR_UID, "gid", SL_CTR_UID,
-			      "args", str_array((const char *const *)argv),
-			      "env", str_array((const char *const *)env),
+			      "args", sl_strv_json((const char *const *)argv),
+			      "env", sl_strv_json((const char *const *)env),
 			      "cwd", SL_OCI_TASK_ROOT, "noNewPrivileges", 1,
 			      "capabilities", "bounding", "effective", "permitted", "inheritable",
 			      "ambient",
@@ -269,7 +260,8 @@ static json_t *linux_json(const struct sl_function_config *fn, const char *id, b
 			      "cpu", "quota", (json_int_t)sl_ctr_cpu_quota_us(fn->memory_mb),
 			      "period", (json_int_t)SL_CTR_CPU_PERIOD_US,
 			      "cgroupsPath", cgroup,
-			      "maskedPaths", str_array(masked), "readonlyPaths", str_array(readonly),
+			      "maskedPaths", sl_strv_json(masked),
+			      "readonlyPaths", sl_strv_json(readonly),
 			      "seccomp", sl_seccomp_profile());
 
 	free(cgroup);
@@ -298,11 +290,6 @@ static json_t *config_json(const struct sl_pool *pool, const char *id, const cha
 	return sl_check_alloc(c);
 }
 
-static int mkdir_one(const char *path)
-{
-	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
-}
-
 /* The bundle dir with rootfs/ and config.json. */
 static int write_bundle(const struct sl_pool *pool, const char *id, const char *dir)
 {
@@ -317,12 +304,12 @@ static int write_bundle(const struct sl_pool *pool, const char *id, const char *
 	if (mkdir(dir, 0711) != 0)   /* traversable by a user namespace's root, not listable */
 		return -errno;
 	snprintf(path, sizeof(path), "%s/rootfs", dir);
-	if ((rc = mkdir_one(path)) != 0)
-		return rc;
+	if (mkdir(path, 0755) != 0)   /* a fresh bundle: every parent exists, listed first */
+		return -errno;
 	for (size_t i = 0; dirs[i]; i++) {
 		snprintf(path, sizeof(path), "%s/rootfs/%s", dir, dirs[i]);
-		if ((rc = mkdir_one(path)) != 0)
-			return rc;
+		if (mkdir(path, 0755) != 0)
+			return -errno;
 	}
 	for (size_t i = 0; links[i]; i++) {
 		snprintf(path, sizeof(path), "%s/rootfs/%s", dir, links[i]);
@@ -378,7 +365,7 @@ int sl_oci_start(struct sl_sandbox *sb, char *msg, size_t msglen)
 	top = sl_xasprintf("%s/sandboxes", ex->cfg->state_dir);
 	dir = sl_xasprintf("%s/%s", top, id);
 	chan_dir = sl_xasprintf("%s/" OCI_CHANNEL_DIR, dir);
-	if ((rc = mkdir_one(ex->cfg->state_dir)) != 0 || (rc = mkdir_one(top)) != 0 ||
+	if ((rc = sl_mkdirs(top, 0755)) != 0 ||
 	    (rc = write_bundle(sb->pool, id, dir)) != 0 || (rc = sl_chan_listen(sb, chan_dir)) != 0) {
 		snprintf(msg, msglen, "oci bundle %s: %s", dir, strerror(-rc));
 		goto out;

@@ -231,6 +231,8 @@ int sl_spawn_agent(struct sl_executor *ex, const struct sl_function_config *fn, 
 char **sl_agent_env(const struct sl_executor *ex, const struct sl_function_config *fn);
 char **sl_agent_argv(const struct sl_executor *ex, const struct sl_function_config *fn);
 void sl_strv_free(char **v);
+/* A NULL-terminated string vector (or NULL) as a JSON array of strings; new reference. */
+json_t *sl_strv_json(const char *const *v);
 /* The directory of sluice-init on the host (mounted at SL_OCI_AGENT_DIR); caller frees. */
 char *sl_agent_dir(const struct sl_executor *ex);
 /* Own process group, no blocked signals, default dispositions. */

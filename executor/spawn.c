@@ -200,6 +200,15 @@ char *sl_agent_dir(const struct sl_executor *ex)
 	return dir;
 }
 
+json_t *sl_strv_json(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return sl_check_alloc(a);
+}
+
 void sl_strv_free(char **v)
 {
 	for (char **p = v; p && *p; p++)
