@@ -6,7 +6,7 @@
 MODE      ?= release
 # gcc and clang builds live apart, so switching compilers never mixes objects
 BUILD     := build/$(MODE)$(if $(findstring clang,$(notdir $(CC))),-clang)
-PKGS      := libevent libevent_pthreads jansson libcurl zlib libcrypto
+PKGS      := libevent libevent_pthreads jansson libcurl zlib libcrypto hiredis rdkafka libmosquitto
 CC        ?= cc
 
 CPPFLAGS  += -I. -I$(BUILD)/gen -D_GNU_SOURCE

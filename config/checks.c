@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "config/props.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "dispatcher/filter.h"
 
@@ -181,6 +182,46 @@ static void link_retry(struct sl_decode *dc, const char *path, const json_t *obj
 	}
 }
 
+void sl_check_record_age(struct sl_decode *dc, const char *path, const json_t *value)
+{
+	json_int_t v = json_integer_value(value);
+
+	if (v >= 0 && v < 60)
+		sl_diag_add(dc->diag, path, "expected -1 (no limit) or an integer from 60 to "
+			    "604800, got %lld", (long long)v);
+}
+
+void sl_check_timestamp(struct sl_decode *dc, const char *path, const json_t *value)
+{
+	int64_t ms;
+	char got[SL_DIAG_QUOTE_MAX + 32];
+
+	if (sl_parse_iso8601_ms(json_string_value(value), &ms) == 0)
+		return;
+	sl_describe(value, got, sizeof(got));
+	sl_diag_add(dc->diag, path, "expected an ISO 8601 time such as \"2026-11-24T10:00:00Z\" "
+		    "(with Z or an offset), got %s", got);
+}
+
+/* starting_position_timestamp goes with at_timestamp, and only with it. */
+static void link_start(struct sl_decode *dc, const char *path, struct sl_trigger_config *t)
+{
+	bool at = t->starting_position == SL_START_AT_TIMESTAMP;
+
+	if (at && !t->starting_position_timestamp) {
+		sl_diag_add(dc->diag, path, "missing required key \"starting_position_timestamp\" "
+			    "(starting_position is at_timestamp)");
+	} else if (!at && t->starting_position_timestamp) {
+		char *sub = sl_path_key(path, "starting_position_timestamp");
+		sl_diag_add(dc->diag, sub, "expected only with \"starting_position\": "
+			    "\"at_timestamp\"");
+		free(sub);
+	} else if (at) {
+		sl_parse_iso8601_ms(t->starting_position_timestamp,
+				    &t->starting_position_timestamp_ms);
+	}
+}
+
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry)
 {
 	struct sl_trigger_config *t = entry;
@@ -189,6 +230,7 @@ void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, 
 
 	link_format(dc, path, obj, t, src ? (int)src->kind : -1);
 	link_retry(dc, path, obj, t);
+	link_start(dc, path, t);
 }
 
 void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry)

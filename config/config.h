@@ -64,6 +64,12 @@ struct sl_function_config {
 				   * order (later ones win) at /opt; NULL when none */
 	char *image;              /* docker: the container image, default
 				   * "localhost/sluice/base:latest" (docker/Containerfile) */
+	/* Asynchronous invocations (InvocationType Event, function destinations): */
+	int async_max_retry_attempts; /* 0..2, default 2 */
+	int async_max_event_age_s;    /* 60..21600, default 21600 */
+	char *async_on_success;   /* destination name, or NULL: none */
+	char *async_on_failure;   /* destination name, or NULL: the default dead-letter file
+				   * <state_dir>/dead-letter/function-<name>.jsonl */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
@@ -79,13 +85,35 @@ struct sl_source_config {
 				   * The config owns this reference (a deep copy of the file's). */
 };
 
-enum sl_destination_kind { SL_DEST_FILE = 0 };
+enum sl_destination_kind {
+	SL_DEST_FILE = 0, SL_DEST_HTTP, SL_DEST_REDIS, SL_DEST_KAFKA, SL_DEST_MQTT, SL_DEST_FUNCTION
+};
 
 struct sl_destination_config {
 	char *name;
 	enum sl_destination_kind kind;
 	char *path;               /* file: absolute path of the JSONL file */
+	char *url;                /* http: http:// or https:// URL records are POSTed to */
+	char **headers;           /* http: NULL-terminated "Name=value" request headers, or NULL */
+	int timeout_ms;           /* http, redis, kafka, mqtt: longest wait for one record to be
+				   * acknowledged, 100..300000, default 10000 */
+	char *address;            /* redis: "HOST:PORT", default "127.0.0.1:6379" */
+	char *stream;             /* redis: stream key records are XADDed to */
+	int max_len;              /* redis: approximate MAXLEN trim, 0 (the default) = none */
+	char *password;           /* redis (AUTH), mqtt: or NULL */
+	char *brokers;            /* kafka: bootstrap.servers, "HOST:PORT[,HOST:PORT...]" */
+	char *topic;              /* kafka, mqtt: where records are published */
+	char **properties;        /* kafka: NULL-terminated "key=value" librdkafka properties, or
+				   * NULL */
+	char *host;               /* mqtt: broker host, default "127.0.0.1" */
+	int port;                 /* mqtt: broker port, default 1883 */
+	int qos;                  /* mqtt: 0..2, default 1 */
+	char *username;           /* mqtt: or NULL */
+	char *ca_file;            /* mqtt: absolute path of a CA bundle: TLS when set, else NULL */
+	char *function;           /* function: name in functions, invoked asynchronously */
 };
+
+enum sl_starting_position { SL_START_LATEST = 0, SL_START_TRIM_HORIZON, SL_START_AT_TIMESTAMP };
 
 struct sl_trigger_config {
 	char *name;
@@ -98,7 +126,21 @@ struct sl_trigger_config {
 				   * payload on a schedule source */
 	int max_batching_window_ms; /* 0..300000, default 500 */
 	uint64_t max_batch_bytes; /* 1..6291456, default 6291456 */
-	int max_retry_attempts;   /* 0..10000, default 2; retries after the first attempt */
+	int max_retry_attempts;   /* -1..10000, default 2; retries after the first attempt; -1 =
+				   * until the record expires (max_record_age_s), or forever */
+	int max_record_age_s;     /* -1 (the default: no limit) or 60..604800: older events are
+				   * not invoked but go to on_failure */
+	bool bisect_on_error;     /* split a failed batch in two and retry the halves */
+	bool report_batch_item_failures; /* the response may list failed items (partial batch) */
+	int max_concurrency;      /* batches in flight across the trigger, 0 (default: no limit
+				   * beyond partitions x parallelization_factor) or 1..1000 */
+	enum sl_starting_position starting_position; /* where a new stream consumer starts, default
+						      * latest */
+	int64_t starting_position_timestamp_ms; /* at_timestamp: Unix ms; else 0 */
+	char *starting_position_timestamp; /* at_timestamp: as given (ISO 8601), else NULL */
+	uint64_t max_pending_events; /* intake bound (events offered, not yet committed),
+				      * 100..10000000, default 20000 */
+	uint64_t max_pending_bytes; /* intake bound in bytes, 1 MiB..16 GiB, default 64 MiB */
 	int retry_base_ms;        /* first backoff cap, 1..3600000, default 1000 */
 	int retry_max_ms;         /* largest backoff cap, retry_base_ms..3600000, default 60000
 				   * (or retry_base_ms when that is larger) */
@@ -106,6 +148,7 @@ struct sl_trigger_config {
 				     * partition key, 1..10, default 1 */
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
+	char *on_success;         /* destination name for success records, or NULL: none */
 	json_t *filters;          /* array of 1..5 event filter patterns (any may match), or NULL:
 				   * every event passes */
 };

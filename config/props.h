@@ -147,6 +147,13 @@ char *sl_config_abspath(const char *base, const char *path);
 
 /* Row checks (config/checks.c), referenced by the tables. */
 void sl_check_listen(struct sl_decode *dc, const char *path, const json_t *value);
+/* HTTP header names (RFC 9110 tokens); schema only, sl_check_http_headers enforces it. */
+#define SL_HTTP_TOKEN_PATTERN "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+void sl_check_http_headers(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_check_url(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_check_mqtt_topic(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_check_record_age(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_check_timestamp(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *value);
 /* A trigger's filters: each a valid event filter pattern (dispatcher/filter.h). */
 void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *value);

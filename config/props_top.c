@@ -160,5 +160,22 @@ const struct sl_prop sl_props_function[] = {
 		  "The host's /usr and /etc are mounted read-only over it, as for `oci`; the "
 		  "default is the skeleton image `make docker-image` builds from "
 		  "docker/Containerfile." },
+	{ .name = "async_max_retry_attempts", .type = SL_PROP_INT, .def = "2", .min = 0,
+	  .max = 2, .offset = FN(async_max_retry_attempts),
+	  .help = "Retries of a failed asynchronous invocation (InvocationType Event, function "
+		  "destinations) after the first attempt, as Lambda's MaximumRetryAttempts." },
+	{ .name = "async_max_event_age_s", .type = SL_PROP_INT, .def = "21600", .min = 60,
+	  .max = 21600, .offset = FN(async_max_event_age_s),
+	  .help = "Longest time an asynchronous invocation is kept and retried; older ones go to "
+		  "async_on_failure (condition EventAgeExceeded)." },
+	{ .name = "async_on_success", .type = SL_PROP_STRING, .ref = &sl_section_destinations,
+	  .def_doc = "none", .offset = FN(async_on_success),
+	  .help = "Name of the destination that receives a record of each successful "
+		  "asynchronous invocation, with the request and the response." },
+	{ .name = "async_on_failure", .type = SL_PROP_STRING, .ref = &sl_section_destinations,
+	  .def_doc = "`<state_dir>/dead-letter/function-<name>.jsonl`",
+	  .offset = FN(async_on_failure),
+	  .help = "Name of the destination that receives a record of each asynchronous "
+		  "invocation whose retries or age ran out, with the request." },
 	{ .name = NULL }
 };

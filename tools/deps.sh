@@ -3,8 +3,8 @@
 # are missing. Installs nothing that is already there, so repeated runs cost a second.
 set -eu
 want=$1
-run_pkgs="gcc make pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libssl-dev curl"
-test_pkgs="$run_pkgs libcmocka-dev clang nodejs npm autoconf automake libtool cmake g++ unzip python3 runc podman gdb"
+run_pkgs="gcc make pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev zlib1g-dev libssl-dev curl libhiredis-dev librdkafka-dev libmosquitto-dev"
+test_pkgs="$run_pkgs libcmocka-dev clang nodejs npm autoconf automake libtool cmake g++ unzip python3 runc podman gdb redis-server redis-tools mosquitto mosquitto-clients kcat valgrind"
 case "$want" in
   run) pkgs=$run_pkgs ;;
   test) pkgs=$test_pkgs ;;

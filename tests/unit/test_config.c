@@ -34,10 +34,13 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 	"docker_socket, functions, sources, triggers, destinations"
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
 	"max_concurrency, environment, sandbox, provisioned_concurrency, network, " \
-	"ephemeral_storage_mb, layers, image"
-#define TRG_KEYS "source, function, enabled, payload_format, batch_size, " \
-	"max_batching_window_ms, max_batch_bytes, max_retry_attempts, retry_base_ms, " \
-	"retry_max_ms, parallelization_factor, on_failure, filters"
+	"ephemeral_storage_mb, layers, image, async_max_retry_attempts, async_max_event_age_s, " \
+	"async_on_success, async_on_failure"
+#define TRG_KEYS "source, function, enabled, payload_format, batch_size, max_batching_window_ms, " \
+	"max_batch_bytes, max_retry_attempts, retry_base_ms, retry_max_ms, max_record_age_s, " \
+	"bisect_on_error, report_batch_item_failures, parallelization_factor, max_concurrency, " \
+	"starting_position, starting_position_timestamp, max_pending_events, max_pending_bytes, " \
+	"on_failure, on_success, filters"
 
 static char *q(const char *s)
 {
@@ -427,6 +430,95 @@ static void test_out_of_range(void **state)
 		     "retry_base_ms (5000) to 3600000, got 4000");
 }
 
+/* The delivery controls of issue 4: ranges with holes, keys that go together, destinations. */
+static void test_delivery_controls(void **state)
+{
+	(void)state;
+	struct sl_config *cfg = load_ok("{" BASE ", " TRG(", 'max_retry_attempts': -1, "
+		"'max_record_age_s': 60, 'bisect_on_error': true, 'report_batch_item_failures': "
+		"true, 'max_concurrency': 3, 'starting_position': 'at_timestamp', "
+		"'starting_position_timestamp': '2026-11-24T10:00:00.5+01:00'") "}");
+	const struct sl_trigger_config *t = sl_config_trigger(cfg, "t");
+	assert_int_equal(t->max_retry_attempts, -1);
+	assert_int_equal(t->max_record_age_s, 60);
+	assert_true(t->bisect_on_error && t->report_batch_item_failures);
+	assert_int_equal(t->max_concurrency, 3);
+	assert_int_equal(t->starting_position, SL_START_AT_TIMESTAMP);
+	assert_int_equal(t->starting_position_timestamp_ms, 1795510800500LL);
+	assert_int_equal(t->max_pending_events, 20000);
+	assert_int_equal(t->max_pending_bytes, 64u << 20);
+	sl_config_free(cfg);
+
+	expect_error("{" BASE ", " TRG(", 'max_record_age_s': 59") "}",
+		     "sluice.json: $.triggers.t.max_record_age_s: expected -1 (no limit) or an "
+		     "integer from 60 to 604800, got 59");
+	expect_error("{" BASE ", " TRG(", 'max_retry_attempts': -2") "}",
+		     "sluice.json: $.triggers.t.max_retry_attempts: expected an integer from -1 to "
+		     "10000, got -2");
+	expect_error("{" BASE ", " TRG(", 'starting_position': 'at_timestamp'") "}",
+		     "sluice.json: $.triggers.t: missing required key "
+		     "\"starting_position_timestamp\" (starting_position is at_timestamp)");
+	expect_error("{" BASE ", " TRG(", 'starting_position_timestamp': '2026-11-24T10:00:00Z'")
+		     "}", "sluice.json: $.triggers.t.starting_position_timestamp: expected only "
+		     "with \"starting_position\": \"at_timestamp\"");
+	expect_error("{" BASE ", " TRG(", 'starting_position': 'at_timestamp', "
+		     "'starting_position_timestamp': '2026-02-29T10:00:00Z'") "}",
+		     "sluice.json: $.triggers.t.starting_position_timestamp: expected an ISO 8601 "
+		     "time such as \"2026-11-24T10:00:00Z\" (with Z or an offset), got "
+		     "\"2026-02-29T10:00:00Z\"");
+	expect_error("{" BASE ", " TRG(", 'on_success': 'nowhere'") "}",
+		     "sluice.json: $.triggers.t.on_success: expected the name of a destination "
+		     "(known: dlq), got \"nowhere\"");
+}
+
+static void test_destination_kinds(void **state)
+{
+	(void)state;
+	struct sl_config *cfg = load_ok("{" FN ", 'destinations': {"
+		"'h': {'kind': 'http', 'url': 'https://example.test/dlq', 'headers': "
+		"{'Authorization': 'Bearer x'}}, "
+		"'r': {'kind': 'redis', 'stream': 'dead'}, "
+		"'k': {'kind': 'kafka', 'brokers': '127.0.0.1:9092', 'topic': 'dead', "
+		"'properties': {'compression.type': 'zstd'}}, "
+		"'m': {'kind': 'mqtt', 'topic': 'sluice/dead', 'qos': 2}, "
+		"'f': {'kind': 'function', 'function': 'hello'}}}");
+	const struct sl_destination_config *r = sl_config_destination(cfg, "r");
+	assert_string_equal(r->address, "127.0.0.1:6379");
+	assert_int_equal(r->timeout_ms, 10000);
+	const struct sl_destination_config *m = sl_config_destination(cfg, "m");
+	assert_string_equal(m->host, "127.0.0.1");
+	assert_int_equal(m->port, 1883);
+	assert_int_equal(m->qos, 2);
+	assert_string_equal(sl_config_destination(cfg, "h")->headers[0],
+			    "Authorization=Bearer x");
+	assert_string_equal(sl_config_destination(cfg, "k")->properties[0],
+			    "compression.type=zstd");
+	assert_string_equal(sl_config_destination(cfg, "f")->function, "hello");
+	sl_config_free(cfg);
+
+	expect_error("{'destinations': {'h': {'kind': 'http', 'url': 'ftp://x'}}}",
+		     "sluice.json: $.destinations.h.url: expected an http:// or https:// URL with "
+		     "a host and no spaces, got \"ftp://x\"");
+	expect_error("{'destinations': {'h': {'kind': 'http', 'url': 'http://x', 'headers': "
+		     "{'Bad Name': 'v'}}}}",
+		     "sluice.json: $.destinations.h.headers[\"Bad Name\"]: expected a header name made "
+		     "of letters, digits and !#$%&'*+.^_`|~-");
+	expect_error("{'destinations': {'h': {'kind': 'http', 'url': 'http://x', 'headers': "
+		     "{'X-A': 'a\\r\\nX-B: b'}}}}",
+		     "sluice.json: $.destinations.h.headers.X-A: expected a header value without "
+		     "line breaks");
+	expect_error("{'destinations': {'m': {'kind': 'mqtt', 'topic': 'a/+/b'}}}",
+		     "sluice.json: $.destinations.m.topic: expected a topic to publish to, without "
+		     "the wildcards + and #");
+	expect_error("{'destinations': {'r': {'kind': 'redis', 'stream': 's', 'address': "
+		     "'localhost'}}}",
+		     "sluice.json: $.destinations.r.address: expected HOST:PORT with a port from 1 "
+		     "to 65535, got \"localhost\"");
+	expect_error("{" FN ", 'destinations': {'f': {'kind': 'function', 'function': 'x'}}}",
+		     "sluice.json: $.destinations.f.function: expected the name of a function "
+		     "(known: hello), got \"x\"");
+}
+
 static void test_bad_enum(void **state)
 {
 	(void)state;
@@ -481,7 +573,7 @@ static void test_unknown_kind(void **state)
 		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, got "
 		     "\"kafka\"");
 	expect_error("{'destinations': {'d': {'kind': 's3'}}}",
-		     "sluice.json: $.destinations.d.kind: expected one of: file, got \"s3\"");
+		     "sluice.json: $.destinations.d.kind: expected one of: file, http, redis, kafka, mqtt, function, got \"s3\"");
 	expect_error("{'sources': {'s': {'kind': 1}}}",
 		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, got 1");
 }
@@ -882,6 +974,8 @@ int main(void)
 		cmocka_unit_test(test_long_value_quoted_short),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_executor_limits),
+		cmocka_unit_test(test_delivery_controls),
+		cmocka_unit_test(test_destination_kinds),
 		cmocka_unit_test(test_bad_enum),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_missing_required),
