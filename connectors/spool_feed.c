@@ -139,6 +139,7 @@ static void feed_resume(void *ctx)
 void sl_spool_feed_callbacks(struct sl_spool_feed *feed, struct sl_trigger_source *out)
 {
 	out->ctx = feed;
+	out->ordered = false;      /* each spooled request stands alone, like a queue message */
 	out->commit = feed_commit;
 	out->resume = feed_resume;
 }

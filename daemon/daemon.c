@@ -157,19 +157,22 @@ static int open_destinations(struct sl_daemon *d)
 	return 0;
 }
 
+/* The destination of that name (the config validator rejects dangling names). */
+static struct sl_destination *destination_named(struct sl_daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->cfg->n_destinations; i++)
+		if (strcmp(d->cfg->destinations[i].name, name) == 0)
+			return d->destinations[i];
+	return NULL;
+}
+
 static struct sl_destination *on_failure_of(struct sl_daemon *d, struct daemon_trigger *t)
 {
-	const struct sl_config *cfg = d->cfg;
-
-	if (t->cfg->on_failure) {
-		for (size_t i = 0; i < cfg->n_destinations; i++)
-			if (strcmp(cfg->destinations[i].name, t->cfg->on_failure) == 0)
-				return d->destinations[i];
-		return NULL; /* the config validator rejects dangling names */
-	}
+	if (t->cfg->on_failure)
+		return destination_named(d, t->cfg->on_failure);
 	t->own_dlq_cfg.name = sl_xasprintf("dead-letter:%s", t->cfg->name);
 	t->own_dlq_cfg.kind = SL_DEST_FILE;
-	t->own_dlq_cfg.path = sl_xasprintf("%s/dead-letter/%s.jsonl", cfg->state_dir,
+	t->own_dlq_cfg.path = sl_xasprintf("%s/dead-letter/%s.jsonl", d->cfg->state_dir,
 					   t->cfg->name);
 	if (sl_destination_new(d->base, &t->own_dlq_cfg, &t->own_dlq) < 0)
 		return NULL;
@@ -178,23 +181,23 @@ static struct sl_destination *on_failure_of(struct sl_daemon *d, struct daemon_t
 
 static int open_trigger(struct sl_daemon *d, struct daemon_trigger *t)
 {
-	struct sl_trigger_source callbacks;
-	struct sl_destination *dlq;
+	struct sl_trigger_links links = { .invoker = sl_executor_invoker(d->executor) };
 	int rc;
 
 	t->src = find_source(d, t->cfg->source);
-	if (!(dlq = on_failure_of(d, t))) {
+	if (!(links.on_failure = on_failure_of(d, t))) {
 		sl_error(TAG, "trigger %s: cannot open its on-failure destination", t->cfg->name);
 		return -EINVAL;
 	}
+	if (t->cfg->on_success)
+		links.on_success = destination_named(d, t->cfg->on_success);
 	if ((rc = sl_spool_feed_new(t->src, t->cfg->name, &t->feed)) < 0) {
 		sl_error(TAG, "trigger %s: cannot open a spool reader: %s", t->cfg->name,
 			 strerror(-rc));
 		return rc;
 	}
-	sl_spool_feed_callbacks(t->feed, &callbacks);
-	rc = sl_trigger_new(d->base, t->cfg, t->src->cfg, d->executor, dlq, &callbacks,
-			    &t->trigger);
+	sl_spool_feed_callbacks(t->feed, &links.src);
+	rc = sl_trigger_new(d->base, t->cfg, t->src->cfg, &links, &t->trigger);
 	if (rc < 0) {
 		sl_error(TAG, "trigger %s: cannot start: %s", t->cfg->name, strerror(-rc));
 		return rc;

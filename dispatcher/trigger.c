@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -73,12 +74,11 @@ static size_t effective_batch_size(struct sl_trigger *t)
 }
 
 int sl_trigger_new(struct event_base *base, const struct sl_trigger_config *cfg,
-		   const struct sl_source_config *source_cfg, struct sl_executor *ex,
-		   struct sl_destination *on_failure, const struct sl_trigger_source *src,
+		   const struct sl_source_config *source_cfg, const struct sl_trigger_links *links,
 		   struct sl_trigger **out)
 {
 	*out = NULL;
-	if (!base || !cfg || !source_cfg || !ex || !on_failure || !src)
+	if (!base || !cfg || !source_cfg || !links || !links->invoker.invoke || !links->on_failure)
 		return -EINVAL;
 	int rc = check_config(cfg, source_cfg);
 	if (rc < 0)
@@ -88,9 +88,15 @@ int sl_trigger_new(struct event_base *base, const struct sl_trigger_config *cfg,
 	t->base = base;
 	t->cfg = cfg;
 	t->scfg = source_cfg;
-	t->ex = ex;
-	t->on_failure = on_failure;
-	t->src = *src;
+	t->invoker = links->invoker;
+	t->on_failure = links->on_failure;
+	t->on_success = links->on_success;
+	t->src = links->src;
+	t->max_pending = cfg->max_pending_events ? (size_t)cfg->max_pending_events
+						 : SL_TRIGGER_DEFAULT_MAX_PENDING;
+	t->max_pending_bytes = cfg->max_pending_bytes ? cfg->max_pending_bytes
+						      : SL_TRIGGER_DEFAULT_MAX_PENDING_BYTES;
+	t->waiting_tail = &t->waiting;
 	t->tag = sl_xasprintf("trigger:%s", cfg->name ? cfg->name : "(unnamed)");
 	t->batch_size = effective_batch_size(t);
 	t->parallelization = cfg->parallelization_factor > 1 ? (unsigned)cfg->parallelization_factor
@@ -221,8 +227,8 @@ int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 
 	if (t->draining)
 		return -ESHUTDOWN;
-	if (t->pending >= SL_TRIGGER_MAX_PENDING ||
-	    (t->pending_bytes > 0 && t->pending_bytes + size > SL_TRIGGER_MAX_PENDING_BYTES)) {
+	if (t->pending >= t->max_pending ||
+	    (t->pending_bytes > 0 && t->pending_bytes + size > t->max_pending_bytes)) {
 		t->refused = true;
 		return -ENOBUFS;
 	}
@@ -234,8 +240,8 @@ int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 	struct tr_lane *lane = lane_of(t, p, ev);
 	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
 	if (sl_batcher_push(&lane->batcher, ev, ticket, tr_now_ms()) < 0) {
-		/* Unreachable: a lane holds at most `pending` < SL_TRIGGER_MAX_PENDING events, its
-		 * batcher's limit. A ticket that can never complete would stall commits forever. */
+		/* Unreachable: a lane holds at most `pending` < max_pending events, its batcher's
+		 * limit. A ticket that can never complete would stall commits forever. */
 		sl_error(t->tag, "lane queue over its limit with %zu pending", t->pending);
 		abort();
 	}
@@ -246,10 +252,36 @@ int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 	return 0;
 }
 
+/* Start the lanes held by max_concurrency, oldest first, while there is room. */
+static void release_waiting(struct sl_trigger *t)
+{
+	size_t cap = t->cfg->max_concurrency > 0 ? (size_t)t->cfg->max_concurrency : SIZE_MAX;
+
+	while (t->waiting && t->n_batches < cap && !t->draining) {
+		struct tr_lane *lane = t->waiting;
+		t->waiting = lane->next_waiting;
+		if (!t->waiting)
+			t->waiting_tail = &t->waiting;
+		lane->waiting = false;
+		tr_lane_kick(lane);
+	}
+}
+
+void tr_note_error(struct sl_trigger *t, const char *name, const char *message)
+{
+	char when[40];
+
+	sl_format_iso8601_ms(sl_wall_ms(), when, sizeof(when));
+	free(t->last_error);
+	t->last_error = sl_xasprintf("%s %s: %s", when, name ? name : "Sluice.Unknown",
+				     message ? message : "");
+}
+
 void tr_after_batch(struct sl_trigger *t)
 {
-	if (t->refused && t->pending <= SL_TRIGGER_MAX_PENDING / 2 &&
-	    t->pending_bytes <= SL_TRIGGER_MAX_PENDING_BYTES / 2) {
+	release_waiting(t);
+	if (t->refused && t->pending <= t->max_pending / 2 &&
+	    t->pending_bytes <= t->max_pending_bytes / 2) {
 		t->refused = false;
 		if (t->src.resume)
 			t->src.resume(t->src.ctx);
@@ -340,6 +372,7 @@ void sl_trigger_free(struct sl_trigger *t)
 		}
 	free(t->buckets);
 	event_free(t->drain_ev);
+	free(t->last_error);
 	free(t->tag);
 	free(t);
 }

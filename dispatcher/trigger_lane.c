@@ -1,11 +1,14 @@
 /* Trigger lanes: batching, the window timer and invoking; see trigger_internal.h.
  *
- * A lane starts a batch only when it has none out, the trigger is not draining and the batcher
- * says one is ready; otherwise, while events wait, its window timer is armed for the batcher's
- * deadline. The timer may fire a little early by the loop's clock (libevent computes timeouts
+ * A lane starts a batch only when it has none out, the trigger is not draining, the trigger is
+ * under its max_concurrency (else the lane queues on t->waiting until a batch ends) and the
+ * batcher says one is ready; otherwise, while events wait, its window timer is armed for the
+ * batcher's deadline. The timer may fire a little early by the loop's clock (libevent computes timeouts
  * from its cached time); then the lane simply re-arms for the rest.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +18,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "dispatcher/failure_record.h"
+#include "dispatcher/delivery_record.h"
 #include "dispatcher/payload.h"
 #include "dispatcher/trigger_internal.h"
 #include "executor/executor.h"
@@ -37,7 +40,7 @@ void tr_lane_init(struct tr_lane *lane, struct sl_trigger *t, struct tr_partitio
 		.batch_size = t->batch_size,
 		.max_bytes = t->cfg->max_batch_bytes ? t->cfg->max_batch_bytes : 1,
 		.window_ms = t->cfg->max_batching_window_ms,
-		.max_events = SL_TRIGGER_MAX_PENDING,
+		.max_events = t->max_pending,
 	};
 
 	memset(lane, 0, sizeof(*lane));
@@ -69,17 +72,33 @@ static void arm_window(struct tr_lane *lane, int64_t now)
 
 static void start_batch(struct tr_lane *lane, int64_t now);
 
+/* Queue the lane until a batch of the trigger ends (max_concurrency). */
+static void wait_for_slot(struct tr_lane *lane)
+{
+	struct sl_trigger *t = lane->t;
+
+	if (lane->waiting)
+		return;
+	lane->waiting = true;
+	lane->next_waiting = NULL;
+	*t->waiting_tail = lane;
+	t->waiting_tail = &lane->next_waiting;
+}
+
 void tr_lane_kick(struct tr_lane *lane)
 {
 	struct sl_trigger *t = lane->t;
 
-	if (lane->out || lane->halted || t->draining)
+	if (lane->out || lane->halted || lane->waiting || t->draining)
 		return;
 	int64_t now = tr_now_ms();
 	if (sl_batcher_ready(&lane->batcher, now)) {
 		evtimer_del(lane->window);
 		lane->armed_deadline = INT64_MAX;
-		start_batch(lane, now);
+		if (t->cfg->max_concurrency > 0 && t->n_batches >= (size_t)t->cfg->max_concurrency)
+			wait_for_slot(lane);
+		else
+			start_batch(lane, now);
 	} else if (sl_batcher_count(&lane->batcher) > 0) {
 		arm_window(lane, now);
 	}
@@ -99,34 +118,67 @@ static void start_batch(struct tr_lane *lane, int64_t now)
 	struct sl_trigger *t = lane->t;
 	struct tr_batch *b = sl_xcalloc(1, sizeof(*b));
 
-	if (sl_batcher_take(&lane->batcher, now, &b->b) < 0) {
+	if (sl_batcher_take(&lane->batcher, now, &b->pieces[0].b) < 0) {
 		free(b);
 		return;
 	}
+	b->depth = 1;
+	b->bytes = b->pieces[0].b.bytes;
 	b->t = t;
 	b->lane = lane;
-	b->evs = sl_xcalloc(b->b.n, sizeof(*b->evs));
-	for (size_t i = 0; i < b->b.n; i++)
-		b->evs[i] = b->b.items[i].ev;
 	link_batch(t, b);
 	lane->out = b;
-	if (b->b.oversized)
-		sl_warn(t->tag, "event %s is %llu bytes, over max_batch_bytes %llu: sent alone",
-			b->evs[0]->id ? b->evs[0]->id : "(no id)", (unsigned long long)b->b.bytes,
-			(unsigned long long)t->cfg->max_batch_bytes);
+	t->stats.batches_started++;
+	tr_handle(b, TR_START, 0);
+}
 
-	int rc = sl_payload_encode(t->cfg->payload_format, t->scfg->kind, b->evs, b->b.n,
+struct tr_piece *tr_current(struct tr_batch *b)
+{
+	return &b->pieces[b->depth - 1];
+}
+
+void tr_batch_refresh_events(struct tr_batch *b)
+{
+	struct tr_piece *p = tr_current(b);
+
+	free(b->evs);
+	b->evs = sl_xcalloc(p->b.n ? p->b.n : 1, sizeof(*b->evs));
+	for (size_t i = 0; i < p->b.n; i++)
+		b->evs[i] = p->b.items[i].ev;
+}
+
+void tr_batch_set_failure(struct tr_batch *b, const char *name, bool function_error,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *message = sl_xvasprintf(fmt, ap);
+	va_end(ap);
+	free(b->fail_name);
+	free(b->error_type);
+	free(b->error_message);
+	b->fail_name = sl_xstrdup(name);
+	b->error_type = sl_xstrdup(name);
+	b->error_message = message;
+	b->function_error = function_error;
+}
+
+int tr_batch_encode(struct tr_batch *b)
+{
+	struct sl_trigger *t = b->t;
+	struct tr_piece *p = tr_current(b);
+
+	tr_batch_refresh_events(b);
+	free(b->payload);
+	b->payload = NULL;
+	int rc = sl_payload_encode(t->cfg->payload_format, t->scfg->kind, b->evs, p->b.n,
 				   &b->payload, &b->payload_len);
-	if (rc < 0) {
-		b->fail_name = sl_xstrdup("Sluice.PayloadEncodingFailed");
-		b->error_type = sl_xstrdup(b->fail_name);
-		b->error_message = sl_xasprintf("the batch cannot be encoded as %s: %s",
-						sl_payload_format_name(t->cfg->payload_format),
-						strerror(-rc));
-		tr_handle(b, TR_UNDELIVERABLE, rc);
-		return;
-	}
-	tr_batch_invoke(b);
+	if (rc < 0)
+		tr_batch_set_failure(b, "Sluice.PayloadEncodingFailed", false,
+				     "the batch cannot be encoded as %s: %s",
+				     sl_payload_format_name(t->cfg->payload_format), strerror(-rc));
+	return rc;
 }
 
 static void on_invoke_result(void *arg, const struct sl_invoke_result *res)
@@ -136,6 +188,9 @@ static void on_invoke_result(void *arg, const struct sl_invoke_result *res)
 	free(b->request_id);
 	b->request_id = sl_xstrdup(res->request_id);
 	if (res->status == SL_INVOKE_OK) {
+		free(b->response);
+		b->response = sl_xstrndup(res->payload ? res->payload : "", res->payload_len);
+		b->response_len = res->payload_len;
 		tr_handle(b, TR_INVOKED, 0);
 		return;
 	}
@@ -143,26 +198,22 @@ static void on_invoke_result(void *arg, const struct sl_invoke_result *res)
 	free(b->error_type);
 	free(b->error_message);
 	b->fail_name = sl_xstrdup(res->error_type ? res->error_type :
-				  sl_failure_status_name(res->status));
-	sl_failure_error_of(res, &b->error_type, &b->error_message);
+				  sl_record_status_name(res->status));
+	sl_record_error_of(res, &b->error_type, &b->error_message);
+	b->function_error = res->status != SL_INVOKE_THROTTLED;
 	tr_handle(b, res->status == SL_INVOKE_THROTTLED ? TR_THROTTLED : TR_INVOKE_FAILED,
 		  (int)res->status);
 }
 
-/* The executor refused to start the invocation. */
+/* The invoker refused to start the invocation. */
 static void invoke_refused(struct tr_batch *b, int rc)
 {
 	struct sl_trigger *t = b->t;
 
-	free(b->fail_name);
-	free(b->error_type);
-	free(b->error_message);
-	b->fail_name = sl_xstrdup(rc == -ENOENT ? "Sluice.FunctionNotFound" :
-				  rc == -ESHUTDOWN ? "Sluice.ExecutorShutdown" :
-				  "Sluice.InvokeRefused");
-	b->error_type = sl_xstrdup(b->fail_name);
-	b->error_message = sl_xasprintf("function %s could not be invoked: %s", t->cfg->function,
-					strerror(-rc));
+	tr_batch_set_failure(b, rc == -ENOENT ? "Sluice.FunctionNotFound" :
+			     rc == -ESHUTDOWN ? "Sluice.ExecutorShutdown" : "Sluice.InvokeRefused",
+			     false, "function %s could not be invoked: %s", t->cfg->function,
+			     strerror(-rc));
 	tr_handle(b, rc == -ESHUTDOWN ? TR_EXECUTOR_GONE : TR_INVOKE_FAILED, rc);
 }
 
@@ -171,9 +222,9 @@ void tr_batch_invoke(struct tr_batch *b)
 	struct sl_trigger *t = b->t;
 
 	b->stage = TR_INVOKING;
-	b->attempts++;
-	int rc = sl_executor_invoke(t->ex, t->cfg->function, b->payload, b->payload_len, NULL,
-				    on_invoke_result, b);
+	tr_current(b)->attempts++;
+	int rc = t->invoker.invoke(t->invoker.ctx, t->cfg->function, b->payload, b->payload_len,
+				   NULL, on_invoke_result, b);
 	if (rc < 0)
 		invoke_refused(b, rc);
 }
@@ -195,10 +246,12 @@ void tr_batch_free(struct tr_batch *b)
 	}
 	if (b->timer)
 		event_free(b->timer);
-	sl_batch_release(&b->b);
+	for (size_t i = 0; i < b->depth; i++)
+		sl_batch_release(&b->pieces[i].b);
 	free(b->evs);
 	free(b->payload);
 	free(b->request_id);
+	free(b->response);
 	free(b->fail_name);
 	free(b->error_type);
 	free(b->error_message);

@@ -276,6 +276,17 @@ static struct sl_invocation *inv_new(struct sl_pool *pool, const void *payload, 
 	return inv;
 }
 
+static int invoke_on(void *ex, const char *function, const void *payload, size_t len,
+		     const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg)
+{
+	return sl_executor_invoke(ex, function, payload, len, opts, cb, arg);
+}
+
+struct sl_invoker sl_executor_invoker(struct sl_executor *ex)
+{
+	return (struct sl_invoker){ .invoke = invoke_on, .ctx = ex };
+}
+
 int sl_executor_invoke(struct sl_executor *ex, const char *function, const void *payload,
 		       size_t len, const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg)
 {

@@ -76,6 +76,14 @@ struct sl_invoke_options {
 	bool log_tail;               /* keep the invocation's log tail (Invoke's X-Amz-Log-Type) */
 };
 
+/* Something that runs invocations: the executor (sl_executor_invoker), or a stand-in in tests
+ * and benchmarks. invoke has sl_executor_invoke's contract (ctx in place of the executor). */
+struct sl_invoker {
+	int (*invoke)(void *ctx, const char *function, const void *payload, size_t len,
+		      const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg);
+	void *ctx;
+};
+
 /* agent_path: the sluice-init binary. The executor keeps a pointer to cfg: cfg must outlive it.
  * -ENOENT (logged: "oci sandbox needs runc; install the runc package") when a function has
  * "sandbox": "oci" and no runc binary is found. */
@@ -85,6 +93,8 @@ int sl_executor_new(struct event_base *base, const struct sl_config *cfg, const 
  * -ENOENT: no such function. -ESHUTDOWN: the executor is shutting down. payload is copied. */
 int sl_executor_invoke(struct sl_executor *ex, const char *function, const void *payload,
 		       size_t len, const struct sl_invoke_options *opts, sl_invoke_cb cb, void *arg);
+/* The executor as an invoker (ctx = ex). */
+struct sl_invoker sl_executor_invoker(struct sl_executor *ex);
 /* Bound of the per-function queue of invocations waiting for a sandbox (default 1000); past it
  * sl_executor_invoke() answers SL_INVOKE_THROTTLED (through the callback, as always). */
 void sl_executor_set_queue_limit(struct sl_executor *ex, size_t limit);

@@ -157,12 +157,15 @@ static void on_resume(void *ctx)
 
 static void start(struct fixture *fx)
 {
-	struct sl_trigger_source src = { .ctx = fx, .commit = on_commit, .resume = on_resume };
+	struct sl_trigger_links links = {
+		.src = { .ctx = fx, .commit = on_commit, .resume = on_resume },
+	};
 
 	assert_int_equal(sl_executor_new(fx->base, &fx->cfg, fx->agent, &fx->ex), 0);
 	assert_int_equal(sl_destination_new(fx->base, &fx->dcfg, &fx->dlq), 0);
-	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, fx->ex, fx->dlq, &src,
-					&fx->t), 0);
+	links.invoker = sl_executor_invoker(fx->ex);
+	links.on_failure = fx->dlq;
+	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, &links, &fx->t), 0);
 }
 
 static int64_t now_ms(void)
@@ -636,10 +639,11 @@ static void test_backpressure_refuses_then_resumes(void **state)
 	struct fixture *fx = *state;
 	int i;
 
-	fx->tcfg.batch_size = 2000;
+	fx->tcfg.batch_size = 200;
 	fx->tcfg.max_batching_window_ms = 0;
+	fx->tcfg.max_pending_events = 1000;
 	start(fx);
-	for (i = 1; i <= SL_TRIGGER_MAX_PENDING; i++)
+	for (i = 1; i <= 1000; i++)
 		offer(fx, "", i, NULL, "bulk");
 	struct sl_event *ev = sl_event_new();
 	assert_int_equal(sl_trigger_offer(fx->t, ev), -ENOBUFS);
@@ -649,7 +653,7 @@ static void test_backpressure_refuses_then_resumes(void **state)
 	assert_int_equal(fx->resumes, 1);
 	sl_event_unref(ev);
 	offer(fx, "", i, NULL, "after");
-	want_done = SL_TRIGGER_MAX_PENDING + 1;
+	want_done = 1000 + 1;
 	assert_true(run_until(fx, all_done, 60000));
 	char want[16];
 	snprintf(want, sizeof(want), "%d", i);
@@ -711,18 +715,19 @@ static void test_free_with_batch_out(void **state)
 static void test_bad_configs(void **state)
 {
 	struct fixture *fx = *state;
-	struct sl_trigger_source src = { .ctx = fx, .commit = on_commit };
+	struct sl_trigger_links links = { .src = { .ctx = fx, .commit = on_commit } };
 	struct sl_trigger *t = (struct sl_trigger *)1;
 
 	fx->tcfg.payload_format = SL_PAYLOAD_AWS;     /* http has no AWS batch shape */
 	assert_int_equal(sl_executor_new(fx->base, &fx->cfg, fx->agent, &fx->ex), 0);
 	assert_int_equal(sl_destination_new(fx->base, &fx->dcfg, &fx->dlq), 0);
-	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, fx->ex, fx->dlq, &src, &t),
-			 -EINVAL);
+	links.invoker = sl_executor_invoker(fx->ex);
+	links.on_failure = fx->dlq;
+	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, &links, &t), -EINVAL);
 	assert_null(t);
 	fx->tcfg.payload_format = SL_PAYLOAD_CLOUDEVENTS;
-	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, fx->ex, NULL, &src, &t),
-			 -EINVAL);
+	links.on_failure = NULL;
+	assert_int_equal(sl_trigger_new(fx->base, &fx->tcfg, &fx->src, &links, &t), -EINVAL);
 	sl_trigger_free(NULL);
 	sl_executor_shutdown(fx->ex, on_shut_down, fx);
 	assert_true(run_until(fx, is_shut_down, 10000));

@@ -1,4 +1,4 @@
-/* Unit tests for dispatcher/failure_record.c: the exact record shape and the error extraction. */
+/* Unit tests for dispatcher/delivery_record.c: the exact record shapes and the error extraction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/event.h"
-#include "dispatcher/failure_record.h"
+#include "dispatcher/delivery_record.h"
 #include "executor/executor.h"
 
 static struct sl_event *mk_event(const char *id, const char *position, json_t *data)
@@ -47,11 +47,11 @@ static void test_exact_shape(void **state)
 	struct sl_event *a = mk_event("e41", "41", json_pack("{s:i}", "n", 41));
 	struct sl_event *b = mk_event("e42", "42", json_pack("{s:i}", "n", 42));
 	const struct sl_event *evs[2] = { a, b };
-	struct sl_failure_info fi = {
-		.condition = SL_FAILURE_RETRIES_EXHAUSTED, .trigger = "orders", .source = "web",
+	struct sl_record_info fi = {
+		.condition = SL_RECORD_RETRIES_EXHAUSTED, .trigger = "orders", .source = "web",
 		.function = "orders-fn", .invoke_count = 3, .request_id = "req-3",
 		.error_type = "Sandbox.Timedout",
-		.error_message = "Task timed out after 3.00 seconds",
+		.error_message = "Task timed out after 3.00 seconds", .function_error = true,
 		.timestamp_ms = 1700000000123, .events = evs, .n = 2,
 	};
 	json_error_t jerr;
@@ -59,7 +59,7 @@ static void test_exact_shape(void **state)
 	(void)state;
 	json_t *want = json_loads(expected, 0, &jerr);
 	assert_non_null(want);
-	json_t *rec = sl_failure_record_new(&fi);
+	json_t *rec = sl_delivery_record_new(&fi);
 	if (!json_equal(rec, want)) {
 		char *got = json_dumps(rec, JSON_INDENT(1));
 		print_error("got: %s\n", got);
@@ -84,21 +84,21 @@ static void test_exact_shape(void **state)
 
 static void test_no_invoke_and_events_omitted(void **state)
 {
-	size_t big = SL_FAILURE_RECORD_MAX_BYTES;
+	size_t big = SL_RECORD_MAX_BYTES;
 	char *text = malloc(big + 1);
 	memset(text, 'x', big);
 	text[big] = '\0';
 	struct sl_event *ev = mk_event("huge", "7", json_string(text));
 	const struct sl_event *evs[1] = { ev };
-	struct sl_failure_info fi = {
-		.condition = SL_FAILURE_NOT_DELIVERABLE, .trigger = "t", .source = "s",
+	struct sl_record_info fi = {
+		.condition = SL_RECORD_NOT_DELIVERABLE, .trigger = "t", .source = "s",
 		.function = "f", .invoke_count = 0, .error_type = "Sluice.PayloadEncodingFailed",
 		.error_message = "no", .timestamp_ms = 0, .events = evs, .n = 1,
 	};
 
 	(void)state;
 	free(text);
-	json_t *rec = sl_failure_record_new(&fi);
+	json_t *rec = sl_delivery_record_new(&fi);
 	assert_null(json_object_get(rec, "responseContext"));
 	assert_null(json_object_get(rec, "events"));
 	assert_true(json_is_null(json_object_get(json_object_get(rec, "requestContext"),
@@ -115,6 +115,71 @@ static void test_no_invoke_and_events_omitted(void **state)
 	sl_event_unref(ev);
 }
 
+static json_t *context(json_t *rec, const char *which, const char *key)
+{
+	return json_object_get(json_object_get(rec, which), key);
+}
+
+/* Success: the response instead of the error; Lambda's condition; no functionError. */
+static void test_success_record(void **state)
+{
+	struct sl_event *ev = mk_event("e1", "1", json_pack("{s:i}", "n", 1));
+	const struct sl_event *evs[1] = { ev };
+	const char *resp = "{\"batchItemFailures\":[]}";
+	struct sl_record_info ri = {
+		.condition = SL_RECORD_SUCCESS, .trigger = "t", .source = "s", .function = "f",
+		.invoke_count = 1, .request_id = "r1", .error_type = "ignored",
+		.response = resp, .response_len = strlen(resp), .events = evs, .n = 1,
+	};
+
+	(void)state;
+	json_t *rec = sl_delivery_record_new(&ri);
+	assert_string_equal(json_string_value(context(rec, "requestContext", "condition")),
+			    "Success");
+	assert_non_null(json_object_get(rec, "responseContext"));
+	assert_null(context(rec, "responseContext", "functionError"));
+	assert_true(json_is_array(context(rec, "responsePayload", "batchItemFailures")));
+	assert_null(json_object_get(rec, "errorType"));
+	json_decref(rec);
+
+	ri.response = "plain text";                  /* not JSON: kept as a string */
+	ri.response_len = strlen(ri.response);
+	rec = sl_delivery_record_new(&ri);
+	assert_string_equal(json_string_value(json_object_get(rec, "responsePayload")),
+			    "plain text");
+	json_decref(rec);
+	sl_event_unref(ev);
+}
+
+/* RecordAgeExceeded has no responseContext even after invokes; an answer that failed the batch
+ * has functionError null. */
+static void test_age_and_answer_failures(void **state)
+{
+	struct sl_event *ev = mk_event("e1", "1", NULL);
+	const struct sl_event *evs[1] = { ev };
+	struct sl_record_info ri = {
+		.condition = SL_RECORD_AGE_EXCEEDED, .trigger = "t", .source = "s", .function = "f",
+		.invoke_count = 2, .request_id = "r2", .error_type = "Sandbox.Timedout",
+		.error_message = "slow", .events = evs, .n = 1,
+	};
+
+	(void)state;
+	json_t *rec = sl_delivery_record_new(&ri);
+	assert_null(json_object_get(rec, "responseContext"));
+	assert_int_equal(json_integer_value(context(rec, "requestContext",
+						    "approximateInvokeCount")), 2);
+	json_decref(rec);
+
+	ri.condition = SL_RECORD_RETRIES_EXHAUSTED;
+	ri.error_type = "Function.BatchItemFailures";
+	rec = sl_delivery_record_new(&ri);
+	assert_true(json_is_null(context(rec, "responseContext", "functionError")));
+	assert_string_equal(json_string_value(json_object_get(rec, "errorType")),
+			    "Function.BatchItemFailures");
+	json_decref(rec);
+	sl_event_unref(ev);
+}
+
 static void test_error_of_result(void **state)
 {
 	const char *body = "{\"errorType\":\"EventRejected\",\"errorMessage\":\"poison pill\","
@@ -125,7 +190,7 @@ static void test_error_of_result(void **state)
 	char *type, *msg;
 
 	(void)state;
-	sl_failure_error_of(&res, &type, &msg);
+	sl_record_error_of(&res, &type, &msg);
 	assert_string_equal(type, "EventRejected");
 	assert_string_equal(msg, "poison pill");
 	free(type);
@@ -134,7 +199,7 @@ static void test_error_of_result(void **state)
 	res.payload = "Runtime exited with error: exit status 1";
 	res.payload_len = strlen(res.payload);
 	res.error_type = "Runtime.ExitError";
-	sl_failure_error_of(&res, &type, &msg);
+	sl_record_error_of(&res, &type, &msg);
 	assert_string_equal(type, "Runtime.ExitError");
 	assert_string_equal(msg, "Runtime exited with error: exit status 1");
 	free(type);
@@ -144,8 +209,8 @@ static void test_error_of_result(void **state)
 	res.payload = NULL;
 	res.payload_len = 0;
 	res.error_type = NULL;
-	sl_failure_error_of(&res, &type, &msg);
-	assert_string_equal(type, sl_failure_status_name(SL_INVOKE_THROTTLED));
+	sl_record_error_of(&res, &type, &msg);
+	assert_string_equal(type, sl_record_status_name(SL_INVOKE_THROTTLED));
 	assert_non_null(strstr(msg, "no error body"));
 	free(type);
 	free(msg);
@@ -156,6 +221,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_shape),
 		cmocka_unit_test(test_no_invoke_and_events_omitted),
+		cmocka_unit_test(test_success_record),
+		cmocka_unit_test(test_age_and_answer_failures),
 		cmocka_unit_test(test_error_of_result),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
