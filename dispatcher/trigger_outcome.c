@@ -224,6 +224,8 @@ static void store_record(struct tr_batch *b, const char *condition)
 {
 	struct sl_trigger *t = b->t;
 	struct tr_piece *p = tr_current(b);
+
+	tr_batch_refresh_events(b);
 	struct sl_record_info ri = {
 		.condition = condition,
 		.trigger = t->cfg->name,
@@ -265,7 +267,6 @@ static void give_up(struct tr_batch *b, const char *condition)
 		sl_error(t->tag, "batch of %zu cannot be delivered: %s (%s), failure record to %s",
 			 p->b.n, b->fail_name, b->error_message,
 			 sl_destination_name(t->on_failure));
-	tr_batch_refresh_events(b);
 	store_record(b, condition);
 }
 
