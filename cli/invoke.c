@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_LISTEN "127.0.0.1:8070"
 #define MAX_PAYLOAD_FILE (6u << 20)
 
 struct response {
@@ -83,7 +82,7 @@ static int post(const char *url, const char *payload)
 int sl_cli_invoke(int argc, char **argv)
 {
 	const char *function = NULL, *payload_arg = "{}";
-	const char *listen = getenv("SLUICE_LISTEN") ? getenv("SLUICE_LISTEN") : DEFAULT_LISTEN;
+	const char *listen = getenv("SLUICE_LISTEN") ? getenv("SLUICE_LISTEN") : SL_CLI_LISTEN;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--payload") == 0 && i + 1 < argc)

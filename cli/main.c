@@ -15,6 +15,8 @@ static const char usage[] =
 	"  validate FILE     check a config file; exit 0 if valid, 2 if not\n"
 	"  invoke FUNCTION [--payload JSON|@FILE] [--listen HOST:PORT]\n"
 	"                    invoke a function synchronously through a running daemon\n"
+	"  status [--listen HOST:PORT] [--json]\n"
+	"                    show each trigger's partitions, positions, batches and errors\n"
 	"  version           print the version\n";
 
 int main(int argc, char **argv)
@@ -30,6 +32,8 @@ int main(int argc, char **argv)
 		return sl_cli_validate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "invoke") == 0)
 		return sl_cli_invoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return sl_cli_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("sluice %s\n", SLUICE_VERSION);
 		return 0;

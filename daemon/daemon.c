@@ -13,6 +13,7 @@
 #include "daemon/metrics.h"
 #include "daemon/state_dir.h"
 #include "dispatcher/destination.h"
+#include "dispatcher/payload.h"
 #include "dispatcher/trigger.h"
 #include "executor/executor.h"
 
@@ -109,6 +110,30 @@ static void route_metrics(void *arg, struct evhttp_request *req, const char *res
 	evbuffer_free(out);
 	free(triggers);
 	free(sources);
+}
+
+/* GET /status: every trigger's state (sl_trigger_status) and every source's spool. */
+static void route_status(void *arg, struct evhttp_request *req, const char *rest)
+{
+	struct sl_daemon *d = arg;
+	json_t *triggers = sl_check_alloc(json_array());
+	json_t *sources = sl_check_alloc(json_array());
+	(void)rest;
+
+	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+		struct daemon_trigger *t = &d->triggers[i];
+		json_array_append_new(triggers, t->trigger ? sl_trigger_status(t->trigger) :
+				      json_pack("{s:s, s:s, s:s}", "name", t->cfg->name,
+						"function", t->cfg->function, "state", "disabled"));
+	}
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		json_array_append_new(sources, json_pack("{s:s, s:s, s:I}",
+			"name", d->cfg->sources[i].name,
+			"kind", sl_source_kind_name(d->cfg->sources[i].kind),
+			"spool_bytes", (json_int_t)sl_spool_bytes(d->sources[i]->spool)));
+	sl_http_reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "state",
+					       d->stopping ? "stopping" : "running",
+					       "triggers", triggers, "sources", sources));
 }
 
 /* The spool of src has new durable records: every trigger reading it may go on. */
@@ -270,6 +295,7 @@ static int open_listener(struct sl_daemon *d, const char *listen)
 	sl_http_server_route(d->http, "/events/", route_events, d);
 	sl_http_server_route(d->http, "/healthz", route_health, d);
 	sl_http_server_route(d->http, "/metrics", route_metrics, d);
+	sl_http_server_route(d->http, "/status", route_status, d);
 	d->control_api = sl_control_api_new(d->http, d->cfg, d->executor);
 	return 0;
 }

@@ -40,6 +40,7 @@
 #ifndef SL_TRIGGER_H
 #define SL_TRIGGER_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,13 @@ struct sl_trigger_stats {
 	uint64_t partial_responses;
 };
 void sl_trigger_stats(const struct sl_trigger *t, struct sl_trigger_stats *out);
+
+/* The trigger's state for `sluice status` (new reference): name, function, on_failure and
+ * on_success (destination names), state (running,
+ * draining), pending_events/bytes, in_flight_batches, batches_waiting_for_concurrency,
+ * source_paused, last_error, counters (the stats above), and per partition its
+ * committed_position, uncommitted and queued events and the batches in flight (events, stage,
+ * attempts, positions, last error). */
+json_t *sl_trigger_status(struct sl_trigger *t);
 
 #endif
