@@ -35,7 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS };
+/* SL_PAYLOAD_INVOCATION is internal (no config value): the event's data verbatim, one event per
+ * invoke, for a function's asynchronous invocation queue. */
+enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS, SL_PAYLOAD_INVOCATION };
 enum sl_sandbox_kind { SL_SANDBOX_PROCESS = 0, SL_SANDBOX_OCI, SL_SANDBOX_DOCKER };
 enum sl_network_mode { SL_NETWORK_NONE = 0, SL_NETWORK_HOST };
 
@@ -67,9 +69,11 @@ struct sl_function_config {
 	/* Asynchronous invocations (InvocationType Event, function destinations): */
 	int async_max_retry_attempts; /* 0..2, default 2 */
 	int async_max_event_age_s;    /* 60..21600, default 21600 */
+	int async_retry_base_ms;  /* wait before the first retry (up to; full jitter), doubling,
+				   * 1..3600000, default 60000 */
 	char *async_on_success;   /* destination name, or NULL: none */
 	char *async_on_failure;   /* destination name, or NULL: the default dead-letter file
-				   * <state_dir>/dead-letter/function-<name>.jsonl */
+				   * <state_dir>/dead-letter/async.<name>.jsonl */
 };
 
 enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
@@ -149,6 +153,8 @@ struct sl_trigger_config {
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
 	char *on_success;         /* destination name for success records, or NULL: none */
+	bool invocation_records;  /* internal (no config key): records in Lambda's asynchronous
+				   * invocation shape, for a function's async queue */
 	json_t *filters;          /* array of 1..5 event filter patterns (any may match), or NULL:
 				   * every event passes */
 };

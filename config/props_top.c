@@ -168,12 +168,16 @@ const struct sl_prop sl_props_function[] = {
 	  .max = 21600, .offset = FN(async_max_event_age_s),
 	  .help = "Longest time an asynchronous invocation is kept and retried; older ones go to "
 		  "async_on_failure (condition EventAgeExceeded)." },
+	{ .name = "async_retry_base_ms", .type = SL_PROP_INT, .def = "60000", .min = 1,
+	  .max = 3600000, .offset = FN(async_retry_base_ms),
+	  .help = "Longest wait before the first retry of a failed asynchronous invocation (full "
+		  "jitter); the second waits up to twice as long. Lambda waits 1 and 2 minutes." },
 	{ .name = "async_on_success", .type = SL_PROP_STRING, .ref = &sl_section_destinations,
 	  .def_doc = "none", .offset = FN(async_on_success),
 	  .help = "Name of the destination that receives a record of each successful "
 		  "asynchronous invocation, with the request and the response." },
 	{ .name = "async_on_failure", .type = SL_PROP_STRING, .ref = &sl_section_destinations,
-	  .def_doc = "`<state_dir>/dead-letter/function-<name>.jsonl`",
+	  .def_doc = "`<state_dir>/dead-letter/async.<name>.jsonl`",
 	  .offset = FN(async_on_failure),
 	  .help = "Name of the destination that receives a record of each asynchronous "
 		  "invocation whose retries or age ran out, with the request." },

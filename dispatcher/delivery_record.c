@@ -18,14 +18,25 @@ static void set_str(json_t *obj, const char *key, const char *value)
 	json_object_set_new(obj, key, value ? sl_check_alloc(json_string(value)) : json_null());
 }
 
+/* The condition as the record's shape names it (asynchronous invocations say it shorter). */
+static const char *condition_name(const struct sl_record_info *ri)
+{
+	if (ri->invocation && strcmp(ri->condition, SL_RECORD_RETRIES_EXHAUSTED) == 0)
+		return SL_RECORD_INVOCATION_RETRIES_EXHAUSTED;
+	if (ri->invocation && strcmp(ri->condition, SL_RECORD_AGE_EXCEEDED) == 0)
+		return SL_RECORD_INVOCATION_AGE_EXCEEDED;
+	return ri->condition;
+}
+
 static json_t *request_context(const struct sl_record_info *ri)
 {
 	json_t *rc = sl_check_alloc(json_object());
-	char *arn = sl_xasprintf("%s%s", SL_RECORD_FUNCTION_ARN_PREFIX, ri->function);
+	char *arn = sl_xasprintf("%s%s%s", SL_RECORD_FUNCTION_ARN_PREFIX, ri->function,
+				 ri->invocation ? ":" SL_RECORD_EXECUTED_VERSION : "");
 
 	set_str(rc, "requestId", ri->request_id);
 	set_str(rc, "functionArn", arn);
-	set_str(rc, "condition", ri->condition);
+	set_str(rc, "condition", condition_name(ri));
 	json_object_set_new(rc, "approximateInvokeCount", json_integer(ri->invoke_count));
 	free(arn);
 	return rc;
@@ -94,6 +105,40 @@ static void add_events(json_t *rec, const struct sl_record_info *ri)
 	json_decref(events);
 }
 
+/* The data of an event as JSON: its JSON data, its bytes as a string when they are text, else
+ * null. New reference. */
+static json_t *data_json(const struct sl_event *ev)
+{
+	json_t *v = NULL;
+
+	if (ev->data)
+		return json_incref(ev->data);
+	if (ev->data_bytes) {
+		v = json_loadb((const char *)ev->data_bytes, ev->data_len, JSON_DECODE_ANY, NULL);
+		if (!v)
+			v = json_stringn((const char *)ev->data_bytes, ev->data_len);
+	}
+	return v ? v : json_null();
+}
+
+/* Lambda's asynchronous invocation record (§6): the request and the response instead of the
+ * batch and the error. */
+static json_t *invocation_record(const struct sl_record_info *ri, json_t *rec)
+{
+	json_t *resp;
+
+	json_object_set_new(rec, "requestPayload", data_json(ri->events[0]));
+	if (ri->invoke_count > 0)
+		json_object_set_new(rec, "responseContext", response_context(ri));
+	if (is_success(ri))
+		resp = ri->response ? response_payload(ri) : NULL;
+	else
+		resp = json_pack("{s:s?, s:s?}", "errorType", ri->error_type, "errorMessage",
+				 ri->error_message);
+	json_object_set_new(rec, "responsePayload", resp ? resp : json_null());
+	return rec;
+}
+
 json_t *sl_delivery_record_new(const struct sl_record_info *ri)
 {
 	json_t *rec = sl_check_alloc(json_object());
@@ -103,6 +148,8 @@ json_t *sl_delivery_record_new(const struct sl_record_info *ri)
 	set_str(rec, "version", SL_RECORD_VERSION);
 	set_str(rec, "timestamp", when);
 	json_object_set_new(rec, "requestContext", request_context(ri));
+	if (ri->invocation)
+		return invocation_record(ri, rec);
 	if (ri->invoke_count > 0 && strcmp(ri->condition, SL_RECORD_AGE_EXCEEDED) != 0)
 		json_object_set_new(rec, "responseContext", response_context(ri));
 	if (is_success(ri)) {

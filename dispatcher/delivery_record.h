@@ -27,6 +27,11 @@
  * SL_RECORD_MAX_BYTES, "events" is left out and "eventsOmitted" says why; the positions still
  * tell where to re-read them from the source.
  *
+ * Asynchronous invocations (a function's async queue) use Lambda's invocation record instead:
+ * version, timestamp, requestContext (functionArn with ":$LATEST", condition Success,
+ * RetriesExhausted or EventAgeExceeded), requestPayload (the event), responseContext (when
+ * invoked), responsePayload (the response, or {errorType, errorMessage}).
+ *
  * Every constant of the record lives here, so the shape has one definition.
  */
 #ifndef SL_RECORD_H
@@ -55,6 +60,9 @@ struct sl_invoke_result;
 #define SL_RECORD_RETRIES_EXHAUSTED "RetryAttemptsExhausted"
 #define SL_RECORD_AGE_EXCEEDED "RecordAgeExceeded"
 #define SL_RECORD_NOT_DELIVERABLE "EventNotDeliverable"
+/* The same two conditions in asynchronous invocation records (§6). */
+#define SL_RECORD_INVOCATION_RETRIES_EXHAUSTED "RetriesExhausted"
+#define SL_RECORD_INVOCATION_AGE_EXCEEDED "EventAgeExceeded"
 
 struct sl_record_info {
 	const char *condition;       /* SL_RECORD_* */
@@ -68,6 +76,9 @@ struct sl_record_info {
 	bool function_error;         /* the function failed (functionError "Unhandled") */
 	const char *response;        /* Success: the function's response (JSON or text), or NULL */
 	size_t response_len;
+	bool invocation;             /* Lambda's asynchronous invocation record: one event, whose
+				      * data is requestPayload; responsePayload is the response or
+				      * the error; functionArn carries :$LATEST */
 	int64_t timestamp_ms;        /* Unix ms of the record */
 	const struct sl_event *const *events;   /* the batch, in order; n >= 1 */
 	size_t n;

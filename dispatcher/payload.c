@@ -9,12 +9,13 @@
 
 size_t sl_payload_max_batch(enum sl_payload_format fmt, enum sl_source_kind kind)
 {
-	return fmt == SL_PAYLOAD_AWS && kind == SL_SOURCE_SCHEDULE ? 1 : 0;
+	return fmt == SL_PAYLOAD_INVOCATION || (fmt == SL_PAYLOAD_AWS && kind == SL_SOURCE_SCHEDULE)
+		? 1 : 0;
 }
 
 int sl_payload_supported(enum sl_payload_format fmt, enum sl_source_kind kind)
 {
-	if (fmt == SL_PAYLOAD_CLOUDEVENTS)
+	if (fmt == SL_PAYLOAD_CLOUDEVENTS || fmt == SL_PAYLOAD_INVOCATION)
 		return 0;
 	if (fmt == SL_PAYLOAD_AWS && kind == SL_SOURCE_SCHEDULE)
 		return 0;
@@ -26,6 +27,7 @@ const char *sl_payload_format_name(enum sl_payload_format fmt)
 	switch (fmt) {
 	case SL_PAYLOAD_AWS: return "aws";
 	case SL_PAYLOAD_CLOUDEVENTS: return "cloudevents";
+	case SL_PAYLOAD_INVOCATION: return "invocation";
 	}
 	return "unknown";
 }
@@ -75,7 +77,8 @@ static int encode_json(const json_t *doc, char **out, size_t *len)
 	return 0;
 }
 
-static int encode_schedule(const struct sl_event *ev, char **out, size_t *len)
+/* The event's data verbatim: JSON compactly, bytes as they are, no data as null. */
+static int encode_data(const struct sl_event *ev, char **out, size_t *len)
 {
 	if (ev->data_bytes) {
 		*len = ev->data_len;
@@ -96,10 +99,10 @@ int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
 	int rc = sl_payload_supported(fmt, kind);
 	if (rc)
 		return rc;
-	if (fmt == SL_PAYLOAD_AWS) {
+	if (fmt == SL_PAYLOAD_AWS || fmt == SL_PAYLOAD_INVOCATION) {
 		if (n != 1)
 			return -EINVAL;
-		return encode_schedule(evs[0], out, len);
+		return encode_data(evs[0], out, len);
 	}
 	json_t *arr = sl_payload_cloudevents(evs, n);
 	if (!arr)

@@ -8,6 +8,8 @@
  *                puts in the event's data: the payload is that data verbatim (JSON data encoded
  *                compactly, binary data as its bytes, no data as `null`), one event per invoke.
  *                The http kind has no AWS batch shape: -ENOTSUP.
+ *   invocation   (internal: a function's asynchronous invocation queue) the event's data
+ *                verbatim, as for aws/schedule, one event per invoke, any source kind.
  *
  * Output is one malloc'd buffer (free()), not NUL-terminated as far as *len is concerned (a NUL
  * follows for convenience).

@@ -238,6 +238,7 @@ static void store_record(struct tr_batch *b, const char *condition)
 		.function_error = b->function_error,
 		.response = b->response,
 		.response_len = b->response_len,
+		.invocation = t->cfg->invocation_records,
 		.timestamp_ms = sl_wall_ms(),
 		.events = b->evs,
 		.n = p->b.n,

@@ -35,7 +35,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 #define FN_KEYS "code, runtime, command, handler, memory_mb, timeout_s, init_timeout_s, " \
 	"max_concurrency, environment, sandbox, provisioned_concurrency, network, " \
 	"ephemeral_storage_mb, layers, image, async_max_retry_attempts, async_max_event_age_s, " \
-	"async_on_success, async_on_failure"
+	"async_retry_base_ms, async_on_success, async_on_failure"
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, max_batching_window_ms, " \
 	"max_batch_bytes, max_retry_attempts, retry_base_ms, retry_max_ms, max_record_age_s, " \
 	"bisect_on_error, report_batch_item_failures, parallelization_factor, max_concurrency, " \
