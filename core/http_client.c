@@ -140,6 +140,15 @@ static int errno_of(struct sl_http_call *call, CURLcode result)
 	}
 }
 
+/* libcurl 7.x does not say why a connect failed ("Couldn't connect to server"): add the reason. */
+static void explain_connect(struct sl_http_call *call, int err)
+{
+	size_t n = strlen(call->error);
+
+	if (n > 0 && !strstr(call->error, strerror(-err)))
+		snprintf(call->error + n, sizeof(call->error) - n, " (%s)", strerror(-err));
+}
+
 /* The response of a finished transfer (result: libcurl's code for it). */
 static void fill_response(struct sl_http_call *call, CURLcode result, struct sl_http_response *res)
 {
@@ -148,6 +157,8 @@ static void fill_response(struct sl_http_call *call, CURLcode result, struct sl_
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &res->status);
 	} else {
 		res->err = errno_of(call, result);
+		if (result == CURLE_COULDNT_CONNECT)
+			explain_connect(call, res->err);
 		if (call->too_large)
 			res->error = "response larger than the client's limit";
 		else

@@ -247,10 +247,12 @@ static void test_refused_timeout_and_limit(void **state)
 	assert_int_equal(r.status, 0);
 	assert_true(r.error[0] != '\0');
 	assert_int_equal(r.err, -ENOENT);
+	assert_non_null(strstr(r.error, "No such file or directory"));
 	refused.unix_socket = NULL;
 	refused.url = "http://127.0.0.1:1/";
 	call(f, &refused, &r);
 	assert_int_equal(r.err, -ECONNREFUSED);
+	assert_non_null(strstr(r.error, "Connection refused"));
 	struct sl_http_request slow = { .method = "GET", .url = url(f, "/never"),
 					.timeout_ms = 200 };
 	call(f, &slow, &r);
