@@ -10,6 +10,7 @@
 #include "core/mem.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,18 +54,42 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	return add;
 }
 
-/* An easy handle for req writing into call; the headers list goes to *headers (owned). */
+/* Append one header line. libcurl sends "Name;" as an empty header ("Name:" would remove one). */
+static struct curl_slist *add_header(struct curl_slist *list, const char *line)
+{
+	const char *colon = strchr(line, ':');
+	char *empty = NULL;
+
+	if (colon && colon[1 + strspn(colon + 1, " \t")] == '\0')
+		line = empty = sl_xasprintf("%.*s;", (int)(colon - line), line);
+	list = sl_check_alloc(curl_slist_append(list, line));
+	free(empty);
+	return list;
+}
+
+/* Content-Type, no "Expect: 100-continue" wait, then the request's own headers. */
+static struct curl_slist *headers_for(const struct sl_http_request *req)
+{
+	char ct[128];
+	struct curl_slist *list;
+
+	snprintf(ct, sizeof(ct), "Content-Type: %s",
+		 req->content_type ? req->content_type : "application/json");
+	list = sl_check_alloc(curl_slist_append(NULL, ct));
+	list = sl_check_alloc(curl_slist_append(list, "Expect:"));
+	for (const char *const *h = req->headers; h && *h; h++)
+		list = add_header(list, *h);
+	return list;
+}
+
+/* An easy handle for req writing into call; the headers list goes to call->headers (owned). */
 static CURL *easy_for(const struct sl_http_request *req, struct sl_http_call *call)
 {
 	CURL *e = curl_easy_init();
-	char ct[128];
 
 	if (!e)
 		sl_check_alloc(NULL);
-	snprintf(ct, sizeof(ct), "Content-Type: %s",
-		 req->content_type ? req->content_type : "application/json");
-	call->headers = curl_slist_append(NULL, ct);
-	call->headers = curl_slist_append(call->headers, "Expect:");
+	call->headers = headers_for(req);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->unix_socket)
@@ -94,16 +119,51 @@ static void call_free(struct sl_http_call *call)
 	free(call);
 }
 
+/* The negative errno of a failed transfer (see sl_http_response.err). */
+static int errno_of(struct sl_http_call *call, CURLcode result)
+{
+	long os_errno = 0;
+
+	if (call->too_large)
+		return -EMSGSIZE;
+	switch (result) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(call->easy, CURLINFO_OS_ERRNO, &os_errno);
+		return os_errno > 0 ? -(int)os_errno : -ECONNREFUSED;
+	default:
+		return -EIO;
+	}
+}
+
+/* libcurl 7.x does not say why a connect failed ("Couldn't connect to server"): add the reason. */
+static void explain_connect(struct sl_http_call *call, int err)
+{
+	size_t n = strlen(call->error);
+
+	if (n > 0 && !strstr(call->error, strerror(-err)))
+		snprintf(call->error + n, sizeof(call->error) - n, " (%s)", strerror(-err));
+}
+
 /* The response of a finished transfer (result: libcurl's code for it). */
 static void fill_response(struct sl_http_call *call, CURLcode result, struct sl_http_response *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (result == CURLE_OK)
+	if (result == CURLE_OK) {
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &res->status);
-	else if (call->too_large)
-		res->error = "response larger than the client's limit";
-	else
-		res->error = call->error[0] ? call->error : curl_easy_strerror(result);
+	} else {
+		res->err = errno_of(call, result);
+		if (result == CURLE_COULDNT_CONNECT)
+			explain_connect(call, res->err);
+		if (call->too_large)
+			res->error = "response larger than the client's limit";
+		else
+			res->error = call->error[0] ? call->error : curl_easy_strerror(result);
+	}
 	res->body = call->body ? call->body : "";
 	res->len = call->len;
 }

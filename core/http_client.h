@@ -4,8 +4,8 @@
  * with its own timeout and ends in exactly one callback, from the loop, with the HTTP status and
  * the response body (kept up to SL_HTTP_CLIENT_MAX_BODY bytes; a longer one fails the call). A
  * call over a unix socket (Docker's API) names it in `unix_socket`; the URL's host is then only
- * the Host header. Transport failures (connection refused, timeout) have status 0 and a message
- * from libcurl.
+ * the Host header. Transport failures (connection refused, timeout) have status 0, a negative
+ * errno and a message from libcurl.
  *
  * Re-entrancy: a callback may start new calls and cancel others; it must not free the client.
  * Cancelling a call (or freeing the client) drops it without its callback.
@@ -31,6 +31,9 @@ struct sl_http_request {
 	const char *body;          /* or NULL */
 	size_t body_len;
 	const char *content_type;  /* of body; NULL: application/json */
+	const char *const *headers; /* NULL-terminated "Name: value" lines sent besides Content-Type
+				     * (not another Content-Type: set content_type), or NULL; an
+				     * empty value is sent as an empty header */
 	long timeout_ms;           /* whole call; 0: none */
 };
 
@@ -39,6 +42,10 @@ struct sl_http_response {
 	const char *body;          /* NUL-terminated; valid during the callback only */
 	size_t len;
 	const char *error;         /* libcurl's message when status is 0, else NULL */
+	int err;                   /* when status is 0: -ECONNREFUSED (or the connect's own errno,
+				    * e.g. -ENOENT for a missing unix socket), -ETIMEDOUT,
+				    * -EHOSTUNREACH (name not resolved), -EMSGSIZE (body over the
+				    * limit), -EIO (anything else); else 0 */
 };
 
 typedef void (*sl_http_done_cb)(void *arg, const struct sl_http_response *res);

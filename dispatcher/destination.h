@@ -7,12 +7,21 @@
  *
  * Kinds built now: "file" (JSONL, one record per line, fdatasync before done; the writing and
  * syncing happen on a worker thread per file, so a slow disk never stalls the loop, and records
- * that queue up while one sync runs share the next one: group commit).
+ * that queue up while one sync runs share the next one: group commit) and "http" (each record
+ * POSTed as compact JSON, application/json unless the configured headers name another
+ * Content-Type; stored when the answer is 2xx, else done gets -EPROTO, or the transport's errno
+ * such as -ECONNREFUSED or -ETIMEDOUT; up to SL_DEST_HTTP_MAX_CALLS calls run at once, later
+ * records wait in delivery order).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H
 
 #include <jansson.h>
+
+/* http: calls running at once per destination; records beyond them wait, up to this many bytes
+ * of serialized records: one that would pass it gets done(-ENOBUFS) (the caller retries it). */
+#define SL_DEST_HTTP_MAX_CALLS 8
+#define SL_DEST_HTTP_MAX_QUEUED_BYTES (64u << 20)
 
 struct event_base;
 struct sl_destination_config;

@@ -1,9 +1,10 @@
 /* Unit tests for core/http_client.c against a real HTTP server (libevent's evhttp) on the same
  * loop, over TCP on 127.0.0.1 and over a unix socket: status and body, a request body, an error
- * status, a refused connection, a timeout, a response over the size limit, cancelling, many
- * calls at once, and the blocking call.
+ * status, request headers, a refused connection, a timeout, a response over the size limit (each
+ * failure with its errno), cancelling, many calls at once, and the blocking call.
  *
- * Server paths: /echo answers 200 with the request's method and body; /status/N answers N;
+ * Server paths: /echo answers 200 with the request's method and body; /headers answers 200 with
+ * the request's Content-Type, X-One, X-Empty and X-Colon headers; /status/N answers N;
  * /big answers SL_HTTP_CLIENT_MAX_BODY + 1 bytes; /never does not answer.
  */
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,7 +46,21 @@ struct result {
 	char body[256];
 	size_t len;
 	char error[256];
+	int err;
 };
+
+/* "Name=value;" for each header /headers reports, "Name=(none);" for a missing one. */
+static void echo_headers(struct evhttp_request *req, struct evbuffer *out)
+{
+	static const char *const names[] = { "Content-Type", "X-One", "X-Empty", "X-Colon" };
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = evhttp_find_header(in, names[i]);
+		evbuffer_add_printf(out, "%s=%s;", names[i], v ? v : "(none)");
+	}
+	evhttp_send_reply(req, 200, "OK", out);
+}
 
 static void serve(struct evhttp_request *req, void *arg)
 {
@@ -57,6 +74,8 @@ static void serve(struct evhttp_request *req, void *arg)
 				    evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" : "GET");
 		evbuffer_add_buffer(out, in);
 		evhttp_send_reply(req, 200, "OK", out);
+	} else if (strcmp(uri, "/headers") == 0) {
+		echo_headers(req, out);
 	} else if (strncmp(uri, "/status/", 8) == 0) {
 		evbuffer_add_printf(out, "{\"message\":\"no such thing\"}");
 		evhttp_send_reply(req, atoi(uri + 8), "X", out);
@@ -124,6 +143,7 @@ static void on_done(void *arg, const struct sl_http_response *res)
 	r->len = res->len;
 	snprintf(r->body, sizeof(r->body), "%.*s", (int)(res->len < 200 ? res->len : 200), res->body);
 	snprintf(r->error, sizeof(r->error), "%s", res->error ? res->error : "");
+	r->err = res->err;
 }
 
 /* Run the loop until r is done (or 10 s passed). */
@@ -170,6 +190,25 @@ static void test_get_and_post(void **state)
 	assert_string_equal(r.body, "POST:{\"a\":1}");
 }
 
+static void test_request_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct result r;
+	const char *const headers[] = { "X-One: 1", "X-Empty:", "X-Colon: a:", NULL };
+	struct sl_http_request req = { .method = "POST", .url = url(f, "/headers"), .body = "x",
+				       .body_len = 1, .content_type = "text/plain",
+				       .headers = headers };
+
+	call(f, &req, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "Content-Type=text/plain;X-One=1;X-Empty=;X-Colon=a:;");
+	req.headers = NULL;
+	req.content_type = NULL;
+	call(f, &req, &r);
+	assert_string_equal(r.body, "Content-Type=application/json;X-One=(none);X-Empty=(none);"
+			    "X-Colon=(none);");
+}
+
 static void test_unix_socket(void **state)
 {
 	struct fixture *f = *state;
@@ -192,6 +231,7 @@ static void test_error_status_keeps_body(void **state)
 	assert_int_equal(r.status, 404);
 	assert_string_equal(r.body, "{\"message\":\"no such thing\"}");
 	assert_string_equal(r.error, "");
+	assert_int_equal(r.err, 0);
 }
 
 static void test_refused_timeout_and_limit(void **state)
@@ -206,15 +246,24 @@ static void test_refused_timeout_and_limit(void **state)
 	call(f, &refused, &r);
 	assert_int_equal(r.status, 0);
 	assert_true(r.error[0] != '\0');
+	assert_int_equal(r.err, -ENOENT);
+	assert_non_null(strstr(r.error, "No such file or directory"));
+	refused.unix_socket = NULL;
+	refused.url = "http://127.0.0.1:1/";
+	call(f, &refused, &r);
+	assert_int_equal(r.err, -ECONNREFUSED);
+	assert_non_null(strstr(r.error, "Connection refused"));
 	struct sl_http_request slow = { .method = "GET", .url = url(f, "/never"),
 					.timeout_ms = 200 };
 	call(f, &slow, &r);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.error, "imed out"));
+	assert_int_equal(r.err, -ETIMEDOUT);
 	struct sl_http_request big = { .method = "GET", .url = url(f, "/big") };
 	call(f, &big, &r);
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.error, "response larger than the client's limit");
+	assert_int_equal(r.err, -EMSGSIZE);
 }
 
 static void test_cancel_and_many(void **state)
@@ -258,6 +307,7 @@ static void test_sync(void **state)
 	sl_http_call_sync(&refused, &res);
 	assert_int_equal(res.status, 0);
 	assert_non_null(res.error);
+	assert_int_equal(res.err, -ECONNREFUSED);
 	free((char *)res.body);
 }
 
@@ -265,6 +315,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_get_and_post, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_status_keeps_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_timeout_and_limit, setup, teardown),
