@@ -1,6 +1,8 @@
-/* `sluice invoke FUNCTION [--payload JSON|@FILE] [--listen HOST:PORT]`: a synchronous Invoke
- * through a running daemon's control API. Prints the function's payload; exits 1 when the
- * function failed (X-Amz-Function-Error) or the daemon refused the call. */
+/* `sluice invoke FUNCTION [--payload JSON|@FILE] [--async] [--listen HOST:PORT]`: an Invoke
+ * through a running daemon's control API. Synchronous: prints the function's payload; exits 1
+ * when the function failed (X-Amz-Function-Error) or the daemon refused the call. --async
+ * (InvocationType Event): prints the daemon's 202 answer once the invocation is queued durably;
+ * exits 1 when it was not accepted. */
 #include "cli/cli.h"
 
 #include "core/mem.h"
@@ -53,13 +55,15 @@ static char *read_payload(const char *arg)
 	return buf;
 }
 
-static int post(const char *url, const char *payload)
+static int post(const char *url, const char *payload, int async)
 {
 	struct response res = { 0 };
 	long status = 0;
 	CURL *curl = curl_easy_init();
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
 
+	if (async)
+		headers = curl_slist_append(headers, "X-Amz-Invocation-Type: Event");
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -76,12 +80,15 @@ static int post(const char *url, const char *payload)
 		return 1;
 	}
 	printf("\n");
+	if (async)
+		return status == 202 ? 0 : 1;
 	return status == 200 && !res.function_error ? 0 : 1;
 }
 
 int sl_cli_invoke(int argc, char **argv)
 {
 	const char *function = NULL, *payload_arg = "{}";
+	int async = 0;
 	const char *listen = getenv("SLUICE_LISTEN") ? getenv("SLUICE_LISTEN") : SL_CLI_LISTEN;
 
 	for (int i = 1; i < argc; i++) {
@@ -89,13 +96,15 @@ int sl_cli_invoke(int argc, char **argv)
 			payload_arg = argv[++i];
 		else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen = argv[++i];
+		else if (strcmp(argv[i], "--async") == 0)
+			async = 1;
 		else if (!function && argv[i][0] != '-')
 			function = argv[i];
 		else
 			function = NULL, i = argc;
 	}
 	if (!function) {
-		fprintf(stderr, "usage: sluice invoke FUNCTION [--payload JSON|@FILE] "
+		fprintf(stderr, "usage: sluice invoke FUNCTION [--payload JSON|@FILE] [--async] "
 			"[--listen HOST:PORT]\n");
 		return SL_EXIT_USAGE;
 	}
@@ -104,7 +113,7 @@ int sl_cli_invoke(int argc, char **argv)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	char *url = sl_xasprintf("http://%s/2015-03-31/functions/%s/invocations", listen, function);
-	int rc = post(url, payload);
+	int rc = post(url, payload, async);
 	free(url);
 	free(payload);
 	curl_global_cleanup();

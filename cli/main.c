@@ -13,8 +13,8 @@ static const char usage[] =
 	"  run [-c FILE] [--listen HOST:PORT] [--log-format text|json] [--log-level LEVEL]\n"
 	"                    run the daemon (without -c: the embedded default config)\n"
 	"  validate FILE     check a config file; exit 0 if valid, 2 if not\n"
-	"  invoke FUNCTION [--payload JSON|@FILE] [--listen HOST:PORT]\n"
-	"                    invoke a function synchronously through a running daemon\n"
+	"  invoke FUNCTION [--payload JSON|@FILE] [--async] [--listen HOST:PORT]\n"
+	"                    invoke a function through a running daemon (--async: queue it)\n"
 	"  status [--listen HOST:PORT] [--json]\n"
 	"                    show each trigger's partitions, positions, batches and errors\n"
 	"  version           print the version\n";

@@ -1,6 +1,9 @@
 /* Lambda-compatible control API; see control_api.h. */
 #include "daemon/control_api.h"
 
+#include "connectors/connector.h"
+#include "daemon/async_queue.h"
+
 #include "config/config.h"
 #include "core/base64.h"
 #include "core/http_server.h"
@@ -21,6 +24,8 @@
 struct sl_control_api {
 	const struct sl_config *cfg;
 	struct sl_executor *executor;
+	sl_async_queue_lookup queues;
+	void *queues_arg;
 };
 
 static void list_functions(struct sl_control_api *api, struct evhttp_request *req)
@@ -136,9 +141,19 @@ static void invoke(struct sl_control_api *api, struct evhttp_request *req, const
 		evhttp_send_reply(req, 204, "No Content", NULL);
 		return;
 	}
+	if (type && strcmp(type, "Event") == 0) {
+		struct sl_source *queue = api->queues(api->queues_arg, name);
+		if (len > SL_ASYNC_MAX_PAYLOAD)
+			sl_http_reply_error(req, 413, "RequestEntityTooLargeException",
+					    "Request must be smaller than %u bytes for an "
+					    "asynchronous invocation", SL_ASYNC_MAX_PAYLOAD);
+		else
+			queue->ops->handle_http(queue, req);
+		return;
+	}
 	if (type && strcmp(type, "RequestResponse") != 0) {
 		sl_http_reply_error(req, 400, "InvalidParameterValueException",
-				    "InvocationType %s is not supported yet; use RequestResponse",
+				    "InvocationType %s is not one of RequestResponse, Event, DryRun",
 				    type);
 		return;
 	}
@@ -181,11 +196,14 @@ static void route(void *arg, struct evhttp_request *req, const char *rest)
 }
 
 struct sl_control_api *sl_control_api_new(struct sl_http_server *srv, const struct sl_config *cfg,
-					  struct sl_executor *ex)
+					  struct sl_executor *ex, sl_async_queue_lookup queues,
+					  void *queues_arg)
 {
 	struct sl_control_api *api = sl_xmalloc(sizeof(*api));
 	api->cfg = cfg;
 	api->executor = ex;
+	api->queues = queues;
+	api->queues_arg = queues_arg;
 	sl_http_server_route(srv, PREFIX, route, api);
 	return api;
 }

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/spool.h"
+#include "daemon/async_queue.h"
 #include "daemon/control_api.h"
 #include "daemon/metrics.h"
 #include "daemon/state_dir.h"
@@ -23,6 +24,7 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,14 +41,18 @@ struct daemon_trigger {
 	struct sl_destination_config own_dlq_cfg;
 };
 
+/* Sources and triggers: the config's, then one asynchronous invocation queue per function
+ * (async_queue.h), so both are run alike. */
 struct sl_daemon {
 	const struct sl_config *cfg;
+	struct sl_async_queue_config *async;   /* parallel to cfg->functions */
+	size_t n_sources, n_triggers;          /* all: the config's plus the async queues */
 	struct event_base *base;
 	struct sl_state_dir *state;
 	struct sl_executor *executor;
 	struct sl_destination **destinations;  /* parallel to cfg->destinations */
-	struct sl_source **sources;            /* parallel to cfg->sources */
-	struct daemon_trigger *triggers;       /* parallel to cfg->triggers */
+	struct sl_source **sources;            /* cfg->sources, then the async queues */
+	struct daemon_trigger *triggers;       /* cfg->triggers, then the async queues */
 	struct sl_http_server *http;
 	struct sl_control_api *control_api;
 	struct event *signals[2];
@@ -55,18 +61,61 @@ struct sl_daemon {
 	size_t drains_left;
 };
 
-static struct sl_source *find_source(struct sl_daemon *d, const char *name)
+/* A configured source, or with `internal` an async queue too, by name. */
+static struct sl_source *find_source(struct sl_daemon *d, const char *name, bool internal)
 {
-	for (size_t i = 0; i < d->cfg->n_sources; i++)
-		if (strcmp(d->cfg->sources[i].name, name) == 0)
+	size_t n = internal ? d->n_sources : d->cfg->n_sources;
+
+	for (size_t i = 0; i < n; i++)
+		if (d->sources[i] && strcmp(d->sources[i]->cfg->name, name) == 0)
 			return d->sources[i];
 	return NULL;
+}
+
+static const struct sl_source_config *source_config(struct sl_daemon *d, size_t i)
+{
+	return i < d->cfg->n_sources ? &d->cfg->sources[i]
+				     : &d->async[i - d->cfg->n_sources].source;
+}
+
+static const struct sl_trigger_config *trigger_config(struct sl_daemon *d, size_t i)
+{
+	return i < d->cfg->n_triggers ? &d->cfg->triggers[i]
+				      : &d->async[i - d->cfg->n_triggers].trigger;
+}
+
+/* The async queue of a function (control API, function destinations). */
+static struct sl_source *async_queue_of(void *arg, const char *function)
+{
+	struct sl_daemon *d = arg;
+	char *name = sl_xasprintf("async.%s", function);
+	struct sl_source *src = find_source(d, name, true);
+
+	free(name);
+	return src;
+}
+
+/* Function destinations: queue a record as an asynchronous invocation. */
+static int invoke_async(void *arg, const char *function, const char *payload, size_t len,
+			sl_destination_done_cb done, void *done_arg)
+{
+	struct sl_source *queue = async_queue_of(arg, function);
+
+	return queue ? sl_async_queue_submit(queue, payload, len, done, done_arg) : -ENOENT;
+}
+
+static void link_destinations(struct sl_daemon *d)
+{
+	const struct sl_destination_links links = { .invoke_async = invoke_async, .arg = d };
+
+	for (size_t i = 0; i < d->cfg->n_destinations; i++)
+		sl_destination_link(d->destinations[i], &links);
 }
 
 static void route_events(void *arg, struct evhttp_request *req, const char *rest)
 {
 	struct sl_daemon *d = arg;
-	struct sl_source *src = find_source(d, rest);
+	struct sl_source *src = find_source(d, rest, false);
 
 	if (!src || !src->ops->handle_http) {
 		sl_http_reply_error(req, 404, "ResourceNotFoundException",
@@ -87,23 +136,23 @@ static void route_health(void *arg, struct evhttp_request *req, const char *rest
 static void route_metrics(void *arg, struct evhttp_request *req, const char *rest)
 {
 	struct sl_daemon *d = arg;
-	struct sl_metrics_trigger *triggers = sl_xcalloc(d->cfg->n_triggers + 1, sizeof(*triggers));
-	struct sl_metrics_source *sources = sl_xcalloc(d->cfg->n_sources + 1, sizeof(*sources));
+	struct sl_metrics_trigger *triggers = sl_xcalloc(d->n_triggers + 1, sizeof(*triggers));
+	struct sl_metrics_source *sources = sl_xcalloc(d->n_sources + 1, sizeof(*sources));
 	size_t n_triggers = 0;
 	(void)rest;
 
-	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+	for (size_t i = 0; i < d->n_triggers; i++) {
 		if (!d->triggers[i].trigger)
 			continue;
 		triggers[n_triggers].name = d->triggers[i].cfg->name;
 		sl_trigger_stats(d->triggers[i].trigger, &triggers[n_triggers++].stats);
 	}
-	for (size_t i = 0; i < d->cfg->n_sources; i++) {
-		sources[i].name = d->cfg->sources[i].name;
+	for (size_t i = 0; i < d->n_sources; i++) {
+		sources[i].name = source_config(d, i)->name;
 		sources[i].spool_bytes = sl_spool_bytes(d->sources[i]->spool);
 	}
 	struct evbuffer *out = sl_check_alloc(evbuffer_new());
-	sl_metrics_render(out, triggers, n_triggers, sources, d->cfg->n_sources, d->executor);
+	sl_metrics_render(out, triggers, n_triggers, sources, d->n_sources, d->executor);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);
@@ -120,16 +169,16 @@ static void route_status(void *arg, struct evhttp_request *req, const char *rest
 	json_t *sources = sl_check_alloc(json_array());
 	(void)rest;
 
-	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+	for (size_t i = 0; i < d->n_triggers; i++) {
 		struct daemon_trigger *t = &d->triggers[i];
 		json_array_append_new(triggers, t->trigger ? sl_trigger_status(t->trigger) :
 				      json_pack("{s:s, s:s, s:s}", "name", t->cfg->name,
 						"function", t->cfg->function, "state", "disabled"));
 	}
-	for (size_t i = 0; i < d->cfg->n_sources; i++)
+	for (size_t i = 0; i < d->n_sources; i++)
 		json_array_append_new(sources, json_pack("{s:s, s:s, s:I}",
-			"name", d->cfg->sources[i].name,
-			"kind", sl_source_kind_name(d->cfg->sources[i].kind),
+			"name", source_config(d, i)->name,
+			"kind", sl_source_kind_name(source_config(d, i)->kind),
 			"spool_bytes", (json_int_t)sl_spool_bytes(d->sources[i]->spool)));
 	sl_http_reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "state",
 					       d->stopping ? "stopping" : "running",
@@ -141,7 +190,7 @@ static void source_durable(struct sl_source *src, uint64_t durable_seq)
 {
 	struct sl_daemon *d = src->owner;
 	(void)durable_seq;
-	for (size_t i = 0; i < d->cfg->n_triggers; i++)
+	for (size_t i = 0; i < d->n_triggers; i++)
 		if (d->triggers[i].src == src && d->triggers[i].feed)
 			sl_spool_feed_pump(d->triggers[i].feed);
 }
@@ -150,13 +199,13 @@ static int open_sources(struct sl_daemon *d)
 {
 	const struct sl_config *cfg = d->cfg;
 
-	d->sources = sl_xcalloc(cfg->n_sources + 1, sizeof(*d->sources));
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		int rc = sl_source_open(d->base, &cfg->sources[i], cfg->state_dir,
+	d->sources = sl_xcalloc(d->n_sources + 1, sizeof(*d->sources));
+	for (size_t i = 0; i < d->n_sources; i++) {
+		int rc = sl_source_open(d->base, source_config(d, i), cfg->state_dir,
 					cfg->spool_max_bytes, cfg->spool_segment_bytes,
 					&d->sources[i]);
 		if (rc < 0) {
-			sl_error(TAG, "source %s: cannot start: %s", cfg->sources[i].name,
+			sl_error(TAG, "source %s: cannot start: %s", source_config(d, i)->name,
 				 strerror(-rc));
 			return rc;
 		}
@@ -209,7 +258,7 @@ static int open_trigger(struct sl_daemon *d, struct daemon_trigger *t)
 	struct sl_trigger_links links = { .invoker = sl_executor_invoker(d->executor) };
 	int rc;
 
-	t->src = find_source(d, t->cfg->source);
+	t->src = find_source(d, t->cfg->source, true);
 	if (!(links.on_failure = on_failure_of(d, t))) {
 		sl_error(TAG, "trigger %s: cannot open its on-failure destination", t->cfg->name);
 		return -EINVAL;
@@ -262,11 +311,11 @@ static void forget_removed_triggers(struct sl_daemon *d)
 
 static int open_triggers(struct sl_daemon *d)
 {
-	d->triggers = sl_xcalloc(d->cfg->n_triggers + 1, sizeof(*d->triggers));
-	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
-		d->triggers[i].cfg = &d->cfg->triggers[i];
-		if (!d->cfg->triggers[i].enabled) {
-			sl_info(TAG, "trigger %s is disabled", d->cfg->triggers[i].name);
+	d->triggers = sl_xcalloc(d->n_triggers + 1, sizeof(*d->triggers));
+	for (size_t i = 0; i < d->n_triggers; i++) {
+		d->triggers[i].cfg = trigger_config(d, i);
+		if (!d->triggers[i].cfg->enabled) {
+			sl_info(TAG, "trigger %s is disabled", d->triggers[i].cfg->name);
 			continue;
 		}
 		int rc = open_trigger(d, &d->triggers[i]);
@@ -296,16 +345,16 @@ static int open_listener(struct sl_daemon *d, const char *listen)
 	sl_http_server_route(d->http, "/healthz", route_health, d);
 	sl_http_server_route(d->http, "/metrics", route_metrics, d);
 	sl_http_server_route(d->http, "/status", route_status, d);
-	d->control_api = sl_control_api_new(d->http, d->cfg, d->executor);
+	d->control_api = sl_control_api_new(d->http, d->cfg, d->executor, async_queue_of, d);
 	return 0;
 }
 
 static int start_everything(struct sl_daemon *d)
 {
-	for (size_t i = 0; i < d->cfg->n_triggers; i++)
+	for (size_t i = 0; i < d->n_triggers; i++)
 		if (d->triggers[i].feed)
 			sl_spool_feed_attach(d->triggers[i].feed, d->triggers[i].trigger);
-	for (size_t i = 0; i < d->cfg->n_sources; i++) {
+	for (size_t i = 0; i < d->n_sources; i++) {
 		int rc = d->sources[i]->ops->start(d->sources[i]);
 		if (rc < 0) {
 			sl_error(d->sources[i]->tag, "cannot start: %s", strerror(-rc));
@@ -332,7 +381,7 @@ static void print_ready(struct sl_daemon *d)
 static size_t pending_acks(struct sl_daemon *d)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < d->cfg->n_sources; i++)
+	for (size_t i = 0; i < d->n_sources; i++)
 		if (d->sources[i]->ops->pending)
 			n += d->sources[i]->ops->pending(d->sources[i]);
 	return n;
@@ -373,9 +422,9 @@ static void begin_shutdown(struct sl_daemon *d)
 	d->stopping = 1;
 	sl_http_server_stop_listening(d->http);
 	d->drains_left = 1;
-	for (size_t i = 0; i < d->cfg->n_sources; i++)
+	for (size_t i = 0; i < d->n_sources; i++)
 		d->sources[i]->ops->stop(d->sources[i]);
-	for (size_t i = 0; i < d->cfg->n_triggers; i++) {
+	for (size_t i = 0; i < d->n_triggers; i++) {
 		if (!d->triggers[i].trigger)
 			continue;
 		sl_spool_feed_stop(d->triggers[i].feed);
@@ -401,7 +450,7 @@ static void free_daemon(struct sl_daemon *d)
 {
 	const struct sl_config *cfg = d->cfg;
 
-	for (size_t i = 0; d->triggers && i < cfg->n_triggers; i++) {
+	for (size_t i = 0; d->triggers && i < d->n_triggers; i++) {
 		sl_trigger_free(d->triggers[i].trigger);
 		sl_spool_feed_free(d->triggers[i].feed);
 		sl_destination_free(d->triggers[i].own_dlq);
@@ -409,7 +458,7 @@ static void free_daemon(struct sl_daemon *d)
 		free(d->triggers[i].own_dlq_cfg.path);
 	}
 	/* sources before the listener: a source answers its waiting requests as it closes */
-	for (size_t i = 0; d->sources && i < cfg->n_sources; i++)
+	for (size_t i = 0; d->sources && i < d->n_sources; i++)
 		sl_source_close(d->sources[i]);
 	sl_http_server_free(d->http);
 	sl_control_api_free(d->control_api);
@@ -426,6 +475,9 @@ static void free_daemon(struct sl_daemon *d)
 	free(d->triggers);
 	free(d->sources);
 	free(d->destinations);
+	for (size_t i = 0; d->async && i < cfg->n_functions; i++)
+		sl_async_queue_config_release(&d->async[i]);
+	free(d->async);
 	free(d);
 }
 
@@ -442,6 +494,7 @@ static int build(struct sl_daemon *d, const struct sl_daemon_options *opts)
 	if ((rc = open_destinations(d)) < 0 || (rc = open_sources(d)) < 0 ||
 	    (rc = open_triggers(d)) < 0)
 		return rc;
+	link_destinations(d);
 	forget_removed_triggers(d);
 	if ((rc = open_listener(d, opts->listen ? opts->listen : d->cfg->listen)) < 0)
 		return rc;
@@ -460,6 +513,11 @@ int sl_daemon_run(const struct sl_config *cfg, const struct sl_daemon_options *o
 	evthread_use_pthreads();
 	d->cfg = cfg;
 	d->base = sl_loop_new();
+	d->async = sl_xcalloc(cfg->n_functions + 1, sizeof(*d->async));
+	for (size_t i = 0; i < cfg->n_functions; i++)
+		sl_async_queue_config_init(&d->async[i], &cfg->functions[i]);
+	d->n_sources = cfg->n_sources + cfg->n_functions;
+	d->n_triggers = cfg->n_triggers + cfg->n_functions;
 	if (build(d, opts) < 0) {
 		free_daemon(d);
 		return 1;

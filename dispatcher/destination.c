@@ -7,6 +7,7 @@
 #include "dispatcher/destination.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct sl_destination {
 static const struct sl_destination_ops *const kinds[] = {
 	[SL_DEST_FILE] = &sl_dest_file_ops,
 	[SL_DEST_HTTP] = &sl_dest_http_ops,
+	[SL_DEST_FUNCTION] = &sl_dest_function_ops,
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -48,8 +50,13 @@ int sl_destination_new(struct event_base *base, const struct sl_destination_conf
 	if ((size_t)cfg->kind < N_KINDS)
 		ops = kinds[cfg->kind];
 	if (!ops) {
+		char built[128] = "";
+		for (size_t i = 0, len = 0; i < N_KINDS && len < sizeof(built); i++)
+			if (kinds[i])
+				len += (size_t)snprintf(built + len, sizeof(built) - len, "%s%s",
+							len ? ", " : "", kinds[i]->kind);
 		sl_error("sluice", "destination %s: kind #%d is not built into this sluice "
-			 "(built: file)", name, (int)cfg->kind);
+			 "(built: %s)", name, (int)cfg->kind, built);
 		return -ENOTSUP;
 	}
 	rc = ops->create(base, cfg, &ctx);
@@ -67,6 +74,12 @@ void sl_destination_deliver(struct sl_destination *dest, const json_t *record,
 			    sl_destination_done_cb done, void *arg)
 {
 	dest->ops->deliver(dest->ctx, record, done, arg);
+}
+
+void sl_destination_link(struct sl_destination *dest, const struct sl_destination_links *links)
+{
+	if (dest->ops->link)
+		dest->ops->link(dest->ctx, links);
 }
 
 const char *sl_destination_name(const struct sl_destination *dest)

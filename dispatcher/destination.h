@@ -11,12 +11,14 @@
  * POSTed as compact JSON, application/json unless the configured headers name another
  * Content-Type; stored when the answer is 2xx, else done gets -EPROTO, or the transport's errno
  * such as -ECONNREFUSED or -ETIMEDOUT; up to SL_DEST_HTTP_MAX_CALLS calls run at once, later
- * records wait in delivery order).
+ * records wait in delivery order) and "function" (each record queued as an asynchronous
+ * invocation of a function, stored once durable in its queue; needs sl_destination_link).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 /* http: calls running at once per destination; records beyond them wait, up to this many bytes
  * of serialized records: one that would pass it gets done(-ENOBUFS) (the caller retries it). */
@@ -29,10 +31,21 @@ struct sl_destination;
 
 typedef void (*sl_destination_done_cb)(void *arg, int status);
 
+/* What some kinds need from the daemon after it is assembled. */
+struct sl_destination_links {
+	/* Queue an asynchronous invocation of function with payload[0..len): 0 and done(done_arg,
+	 * status) later once durable (or not), or a negative errno and no callback. */
+	int (*invoke_async)(void *arg, const char *function, const char *payload, size_t len,
+			    sl_destination_done_cb done, void *done_arg);
+	void *arg;
+};
+
 struct sl_destination_ops {
 	const char *kind;
 	int (*create)(struct event_base *base, const struct sl_destination_config *cfg,
 		      void **ctx);
+	/* Optional: take the links (copied). */
+	void (*link)(void *ctx, const struct sl_destination_links *links);
 	/* Store one record (borrowed). Calls done exactly once, later, on the loop. */
 	void (*deliver)(void *ctx, const json_t *record, sl_destination_done_cb done, void *arg);
 	void (*destroy)(void *ctx);
@@ -51,6 +64,8 @@ int sl_destination_new(struct event_base *base, const struct sl_destination_conf
 void sl_destination_deliver(struct sl_destination *dest, const json_t *record,
 			    sl_destination_done_cb done, void *arg);
 const char *sl_destination_name(const struct sl_destination *dest);
+/* Give the destination the daemon's links (kinds that need none ignore them). */
+void sl_destination_link(struct sl_destination *dest, const struct sl_destination_links *links);
 /* Waits for deliveries being stored; done callbacks of deliveries still outstanding are called
  * from inside this call (stored ones with their status, the rest with -ECANCELED). NULL is a
  * no-op. */

@@ -164,11 +164,14 @@ static struct tr_partition *partition(struct sl_trigger *t, const char *name)
 	return p;
 }
 
+/* The key's lane; without a key, lane 0 for ordered sources, else the next lane in turn. */
 static struct tr_lane *lane_of(struct sl_trigger *t, struct tr_partition *p,
 			       const struct sl_event *ev)
 {
-	if (t->parallelization == 1 || !ev->partitionkey)
+	if (t->parallelization == 1)
 		return &p->lanes[0];
+	if (!ev->partitionkey)
+		return &p->lanes[t->src.ordered ? 0 : p->next_lane++ % t->parallelization];
 	return &p->lanes[fnv1a(ev->partitionkey) % t->parallelization];
 }
 

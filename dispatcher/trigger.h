@@ -2,8 +2,8 @@
  *
  * Flow. The source offers events in arrival order (sl_trigger_offer). Events no filter matches
  * are done at once. Each other event goes to a lane of its source partition (ev->partition):
- * lane = hash(partitionkey) % parallelization_factor (lane 0 when there is no key), so events
- * with the same key keep their order, and a batch never mixes partitions (its records name one
+ * lane = hash(partitionkey) % parallelization_factor (without a key: lane 0 for ordered sources,
+ * the lanes in turn for queue-like ones), so events with the same key keep their order, and a batch never mixes partitions (its records name one
  * partition and one position range). A lane batches events (batcher.h) until batch_size events,
  * max_batch_bytes of payload, or max_batching_window_ms since the first event of the batch
  * arrived, then invokes the function with the batch (encoded per payload_format, payload.h) and

@@ -51,6 +51,7 @@ struct tr_partition {
 	char *name;
 	struct sl_checkpoint *cp;
 	struct tr_lane *lanes;        /* t->parallelization of them */
+	unsigned next_lane;           /* for events without a key from unordered sources */
 };
 
 enum tr_stage { TR_INVOKING, TR_RETRY_WAIT, TR_STORING, TR_STORE_WAIT };

@@ -13,6 +13,7 @@
  * 400 malformed, 405 not POST, 413 too large, 503 + Retry-After when the spool is full.
  */
 #include "connectors/connector.h"
+#include "connectors/http/http_source.h"
 #include "core/clock.h"
 
 #include "config/config.h"
@@ -25,6 +26,7 @@
 #include "core/spool.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <stdlib.h>
@@ -34,11 +36,15 @@
 
 #define RETRY_AFTER_S "1"
 
+/* An acknowledgement waiting for the spool: an HTTP request to answer, or (events accepted by
+ * sl_http_source_accept) a callback. */
 struct pending_ack {
 	TAILQ_ENTRY(pending_ack) link;
 	struct evhttp_request *req;
 	uint64_t seq;
 	json_t *body;      /* the 202 body to send */
+	void (*done)(void *arg, int status);
+	void *arg;
 };
 
 struct http_source {
@@ -78,6 +84,46 @@ static void reply_spool_error(struct sl_source *src, struct evhttp_request *req,
 	}
 }
 
+static void queue_ack(struct http_source *hs, struct pending_ack *ack)
+{
+	TAILQ_INSERT_TAIL(&hs->pending, ack, link);
+	hs->n_pending++;
+}
+
+/* Answer an acknowledgement: 202 / done(0) when durable, else 503 / done(-ESHUTDOWN). */
+static void finish_ack(struct pending_ack *ack, bool durable)
+{
+	if (ack->done)
+		ack->done(ack->arg, durable ? 0 : -ESHUTDOWN);
+	else if (durable)
+		sl_http_reply_json(ack->req, 202, ack->body);
+	else
+		sl_http_reply_error(ack->req, 503, "ShuttingDown", "Sluice stopped before the "
+				    "events were durable; send them again");
+	if (!durable)
+		json_decref(ack->body);
+	free(ack);
+}
+
+int sl_http_source_accept(struct sl_source *src, struct sl_event *ev,
+			  void (*done)(void *arg, int status), void *arg)
+{
+	struct http_source *hs = src->ctx;
+	uint64_t seq;
+
+	if (hs->stopped)
+		return -ESHUTDOWN;
+	int rc = sl_source_spool_batch(src, &ev, 1, sl_wall_ms(), &seq);
+	if (rc < 0)
+		return rc;
+	struct pending_ack *ack = sl_xcalloc(1, sizeof(*ack));
+	ack->seq = seq;
+	ack->done = done;
+	ack->arg = arg;
+	queue_ack(hs, ack);
+	return 0;
+}
+
 /* Spool the parsed events and queue the acknowledgement until they are durable. */
 static void accept_events(struct sl_source *src, struct evhttp_request *req,
 			  struct sl_event **events, size_t n)
@@ -98,8 +144,7 @@ static void accept_events(struct sl_source *src, struct evhttp_request *req,
 	ack->req = req;
 	ack->seq = seq;
 	ack->body = accepted_body(src, events, n, seq);
-	TAILQ_INSERT_TAIL(&hs->pending, ack, link);
-	hs->n_pending++;
+	queue_ack(hs, ack);
 }
 
 static void handle_http(struct sl_source *src, struct evhttp_request *req)
@@ -137,8 +182,7 @@ static void http_durable(struct sl_source *src, uint64_t durable_seq)
 	while ((ack = TAILQ_FIRST(&hs->pending)) && ack->seq <= durable_seq) {
 		TAILQ_REMOVE(&hs->pending, ack, link);
 		hs->n_pending--;
-		sl_http_reply_json(ack->req, 202, ack->body);
-		free(ack);
+		finish_ack(ack, true);
 	}
 }
 
@@ -168,7 +212,8 @@ static void http_stop(struct sl_source *src)
 	hs->stopped = 1;
 }
 
-/* Acknowledgements never sent are answered 503: the client retries; nothing it was told is lost. */
+/* Acknowledgements never sent are answered 503 (or -ESHUTDOWN): the client retries; nothing it
+ * was told is lost. */
 static void http_destroy(struct sl_source *src)
 {
 	struct http_source *hs = src->ctx;
@@ -176,10 +221,7 @@ static void http_destroy(struct sl_source *src)
 
 	while ((ack = TAILQ_FIRST(&hs->pending))) {
 		TAILQ_REMOVE(&hs->pending, ack, link);
-		sl_http_reply_error(ack->req, 503, "ShuttingDown", "Sluice stopped before the "
-				    "events were durable; send them again");
-		json_decref(ack->body);
-		free(ack);
+		finish_ack(ack, false);
 	}
 	free(hs);
 }

@@ -6,8 +6,9 @@
  *      invocation that did not list it as failed), dead-lettered (in exactly one record), never
  *      both;
  *   2. per partition key, the order of first successful delivery is the source order (checked
- *      for ordered sources, and for queue sources without partial responses, where no event
- *      is retried apart from its neighbours);
+ *      for ordered sources, and for keyed events of queue sources without partial responses,
+ *      where no event is retried apart from its neighbours; keyless events of queue sources
+ *      spread over the lanes);
  *   3. a commit never passes an event that is not final (checked at every commit: the dead
  *      letters are read back from the file as they are stored).
  * A failing seed is printed; rerun it alone with SLUICE_PROPERTY_SEED=<seed>.
@@ -170,7 +171,8 @@ static void run_seed(uint64_t seed)
 	}
 	bool order_kept = h->ordered || !r->partial;
 	for (int e = 1; order_kept && e <= r->n_events; e++)
-		for (int later = e + 1; later <= r->n_events; later++)
+		for (int later = e + 1; (h->ordered || r->key_of[e] >= 0) && later <= r->n_events;
+		     later++)
 			if (r->part_of[later] == r->part_of[e] && r->key_of[later] == r->key_of[e] &&
 			    r->first_delivery[e] && r->first_delivery[later] &&
 			    r->first_delivery[later] < r->first_delivery[e])
