@@ -11,7 +11,8 @@
  * POSTed as compact JSON, application/json unless the configured headers name another
  * Content-Type; stored when the answer is 2xx, else done gets -EPROTO, or the transport's errno
  * such as -ECONNREFUSED or -ETIMEDOUT; up to SL_DEST_HTTP_MAX_CALLS calls run at once, later
- * records wait in delivery order) and "function" (each record queued as an asynchronous
+ * records wait in delivery order), "redis" (XADD to a stream, field `record`; one connection,
+ * reconnected with backoff) and "function" (each record queued as an asynchronous
  * invocation of a function, stored once durable in its queue; needs sl_destination_link).
  */
 #ifndef SL_DESTINATION_H

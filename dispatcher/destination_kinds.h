@@ -7,6 +7,7 @@
 
 extern const struct sl_destination_ops sl_dest_file_ops;
 extern const struct sl_destination_ops sl_dest_http_ops;
+extern const struct sl_destination_ops sl_dest_redis_ops;
 extern const struct sl_destination_ops sl_dest_function_ops;
 
 #endif
