@@ -11,6 +11,7 @@
 # shell function or a wrapper), so redis_stop can signal it and wait for it to exit.
 #
 #   redis_start DIR      sets REDIS_PORT, REDIS_PID; 1 (and the log's tail) when it does not start
+#   redis_restart DIR    after redis_stop: start again on the same port (an empty server)
 #   redis_cli ARGS...    redis-cli against it (e.g. redis_cli XLEN dlq)
 #   redis_stop           SIGTERM and wait for the exit
 REDIS_PORT=""
@@ -40,23 +41,29 @@ redis_wait_ready() {
 	return 1
 }
 
+# redis_spawn DIR: start redis-server on REDIS_PORT; 0 once ready.
+redis_spawn() {
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$1" --logfile "$1/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
+	REDIS_PID=$!
+	echo "$REDIS_PID" >"$1/redis.pid"
+	redis_wait_ready
+}
+
 redis_start() {
 	local dir=$1 try
 	mkdir -p "$dir"
 	for try in 1 2 3; do
 		REDIS_PORT=$(redis_free_port) || return 1
-		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-			--dir "$dir" --logfile "$dir/redis.log" --daemonize no \
-			</dev/null >/dev/null 2>&1 &
-		REDIS_PID=$!
-		echo "$REDIS_PID" >"$dir/redis.pid"
-		redis_wait_ready && return 0
+		redis_spawn "$dir" && return 0
 		redis_stop
 	done
 	echo "redis-server did not start in $dir:" >&2
 	tail -n 5 "$dir/redis.log" >&2
 	return 1
 }
+
+redis_restart() { redis_spawn "$1"; }
 
 # redis_stop: SIGTERM (and SIGCONT, should a test have stopped it with SIGSTOP), then wait until
 # it exited (wait reaps it; the loop covers a server started by another shell).
