@@ -4,7 +4,8 @@
  *   TR_START           -> an event over max_batch_bytes, or one the payload format cannot
  *                         encode, is given up on at once (EventNotDeliverable); events past
  *                         max_record_age_s are cut off and given up on (RecordAgeExceeded);
- *                         the rest is encoded and invoked
+ *                         the rest is encoded and invoked; while the trigger drains, the
+ *                         batch is abandoned instead (its unresolved events are redelivered)
  *   TR_INVOKED         -> the response decides (report_batch_item_failures): all done; or the
  *                         listed events failed (ordered sources: from the first listed one on)
  *                         and the others are done; or an invalid answer fails the whole piece.
@@ -473,7 +474,10 @@ void tr_handle(struct tr_batch *b, enum tr_outcome outcome, int status)
 	}
 	switch (outcome) {
 	case TR_START:
-		start_piece(b);
+		if (t->draining)      /* the pieces left wait for the next start */
+			tr_batch_abandon(b);
+		else
+			start_piece(b);
 		return;
 	case TR_INVOKED:
 		invoked(b);
