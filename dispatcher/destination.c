@@ -23,6 +23,7 @@ struct sl_destination {
 
 static const struct sl_destination_ops *const kinds[] = {
 	[SL_DEST_FILE] = &sl_dest_file_ops,
+	[SL_DEST_MQTT] = &sl_dest_mqtt_ops,
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))

@@ -7,7 +7,9 @@
  *
  * Kinds built now: "file" (JSONL, one record per line, fdatasync before done; the writing and
  * syncing happen on a worker thread per file, so a slow disk never stalls the loop, and records
- * that queue up while one sync runs share the next one: group commit).
+ * that queue up while one sync runs share the next one: group commit); "mqtt" (a publish to one
+ * topic, stored once the broker acknowledged it: PUBACK at QoS 1, PUBCOMP at QoS 2, written to
+ * the connection at QoS 0).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H

@@ -6,5 +6,6 @@
 #include "dispatcher/destination.h"
 
 extern const struct sl_destination_ops sl_dest_file_ops;
+extern const struct sl_destination_ops sl_dest_mqtt_ops;
 
 #endif
