@@ -7,13 +7,15 @@
  *
  * Kinds built now: "file" (JSONL, one record per line, fdatasync before done; the writing and
  * syncing happen on a worker thread per file, so a slow disk never stalls the loop, and records
- * that queue up while one sync runs share the next one: group commit) and "http" (each record
+ * that queue up while one sync runs share the next one: group commit), "http" (each record
  * POSTed as compact JSON, application/json unless the configured headers name another
  * Content-Type; stored when the answer is 2xx, else done gets -EPROTO, or the transport's errno
  * such as -ECONNREFUSED or -ETIMEDOUT; up to SL_DEST_HTTP_MAX_CALLS calls run at once, later
  * records wait in delivery order), "redis" (XADD to a stream, field `record`; one connection,
- * reconnected with backoff) and "function" (each record queued as an asynchronous
- * invocation of a function, stored once durable in its queue; needs sl_destination_link).
+ * reconnected with backoff), "mqtt" (a publish to one topic, stored once the broker
+ * acknowledged it: PUBACK at QoS 1, PUBCOMP at QoS 2, written to the connection at QoS 0) and
+ * "function" (each record queued as an asynchronous invocation of a function, stored once
+ * durable in its queue; needs sl_destination_link).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H
