@@ -79,12 +79,7 @@ json.dump(cfg, open(out, "w"), indent=1)
 PY
 "$sluice" run -c "$work/sluice.json" 2>"$work/daemon.log" &
 daemon_pid=$!
-i=0
-until grep -q "listening on" "$work/daemon.log" && curl -fsS -o /dev/null "http://127.0.0.1:$p/healthz"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] && kill -0 "$daemon_pid" 2>/dev/null || { tail "$work/daemon.log" >&2; exit 1; }
-	sleep 0.1
-done
+wait_ready "$daemon_pid" "$p" "$work/daemon.log"
 hp=127.0.0.1:$p
 
 best_of warm_c "$client" rtt "$hp" /2015-03-31/functions/cfn/invocations "$n" 200 '{"bench":true}'
@@ -109,11 +104,11 @@ sleep 0.5
 counted=$(delivered)
 [ "$counted" -eq "$events" ] || say "warning: the function counted $counted events, $events posted"
 
-hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
-rss_kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$daemon_pid/status")
+hwm_kb=$(status_kb "$daemon_pid" VmHWM)
+rss_kb=$(status_kb "$daemon_pid" VmRSS)
 agent_kb=$(for c in $(cat "/proc/$daemon_pid/task/"*/children 2>/dev/null); do
 	[ "$(cat "/proc/$c/comm" 2>/dev/null)" = sluice-init ] &&
-		sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$c/status"
+		status_kb "$c" VmRSS
 done | sort -n | tail -n 1)
 sandboxes=$(cat "/proc/$daemon_pid/task/"*/children 2>/dev/null | wc -w)
 kill -TERM "$daemon_pid"

@@ -6,9 +6,10 @@
  *   invoke_client cold HOST:PORT PATH_FORMAT K PAYLOAD
  *       POST once to each of PATH_FORMAT % 0..K-1 (e.g. /2015-03-31/functions/f%d/invocations),
  *       one after another: the first invocation of each function, a cold start.
- *   invoke_client events HOST:PORT PATH TOTAL BATCH CONNS
- *       POST TOTAL CloudEvents (unique ids) as application/cloudevents-batch+json bodies of BATCH
- *       events over CONNS connections in parallel; 503 answers are retried after Retry-After.
+ *   invoke_client events HOST:PORT PATH TOTAL BATCH CONNS [FIRST]
+ *       POST TOTAL CloudEvents (unique ids, numbered from FIRST, default 0) as
+ *       application/cloudevents-batch+json bodies of BATCH events over CONNS connections in
+ *       parallel; 503 answers are retried after Retry-After.
  *
  * Prints one JSON object with the figures (latencies in microseconds) on stdout; exit 1 if any
  * request failed.
@@ -128,7 +129,8 @@ static void *post_events(void *arg)
 	return NULL;
 }
 
-static int cmd_events(const char *hostport, const char *path, long total, long batch, long conns)
+static int cmd_events(const char *hostport, const char *path, long total, long batch, long conns,
+		      long first)
 {
 	struct poster *ps = calloc((size_t)conns, sizeof(*ps));
 	unsigned requests = 0, errors = 0, retries = 0;
@@ -138,7 +140,7 @@ static int cmd_events(const char *hostport, const char *path, long total, long b
 		die("invoke_client: bad arguments");
 	double t0 = now_us();
 	for (long i = 0; i < conns; i++) {
-		ps[i] = (struct poster){ .hostport = hostport, .path = path, .first = i * per,
+		ps[i] = (struct poster){ .hostport = hostport, .path = path, .first = first + i * per,
 					 .count = i == conns - 1 ? total - i * per : per, .batch = batch };
 		pthread_create(&ps[i].thread, NULL, post_events, &ps[i]);
 	}
@@ -162,10 +164,11 @@ int main(int argc, char **argv)
 		return cmd_rtt(argv[2], argv[3], atol(argv[4]), atol(argv[5]), argv[6]);
 	if (argc == 6 && !strcmp(argv[1], "cold"))
 		return cmd_cold(argv[2], argv[3], atol(argv[4]), argv[5]);
-	if (argc == 7 && !strcmp(argv[1], "events"))
-		return cmd_events(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]));
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "events"))
+		return cmd_events(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]),
+				  argc == 8 ? atol(argv[7]) : 0);
 	fprintf(stderr, "usage: invoke_client rtt HOST:PORT PATH N WARMUP PAYLOAD\n"
 			"       invoke_client cold HOST:PORT PATH_FORMAT K PAYLOAD\n"
-			"       invoke_client events HOST:PORT PATH TOTAL BATCH CONNS\n");
+			"       invoke_client events HOST:PORT PATH TOTAL BATCH CONNS [FIRST]\n");
 	return 2;
 }
