@@ -74,7 +74,8 @@ static void extend_next(struct sl_batcher *b, const struct sl_batcher_entry *e)
 		b->next_closed = true;   /* full, or one oversized event alone */
 }
 
-int sl_batcher_push(struct sl_batcher *b, struct sl_event *ev, uint64_t tag, int64_t now_ms)
+int sl_batcher_push(struct sl_batcher *b, struct sl_event *ev, uint64_t size, uint64_t tag,
+		    int64_t now_ms)
 {
 	if (b->count >= b->lim.max_events)
 		return -ENOBUFS;
@@ -84,7 +85,7 @@ int sl_batcher_push(struct sl_batcher *b, struct sl_event *ev, uint64_t tag, int
 	e->ev = ev;
 	e->tag = tag;
 	e->arrival_ms = now_ms;
-	e->size = sl_event_size(ev);
+	e->size = size;
 	b->count++;
 	b->bytes += e->size;
 	if (!b->next_closed)

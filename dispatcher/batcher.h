@@ -76,9 +76,10 @@ void sl_batcher_init(struct sl_batcher *b, const struct sl_batcher_limits *lim);
 /* Drop every queued event. The batcher may be initialized again. */
 void sl_batcher_release(struct sl_batcher *b);
 
-/* Queue ev (steals the reference) with the caller's tag. 0, or -ENOBUFS when max_events are
- * queued (nothing taken). */
-int sl_batcher_push(struct sl_batcher *b, struct sl_event *ev, uint64_t tag, int64_t now_ms);
+/* Queue ev (steals the reference), whose sl_event_size() the caller computed already, with the
+ * caller's tag. 0, or -ENOBUFS when max_events are queued (nothing taken). */
+int sl_batcher_push(struct sl_batcher *b, struct sl_event *ev, uint64_t size, uint64_t tag,
+		    int64_t now_ms);
 bool sl_batcher_ready(const struct sl_batcher *b, int64_t now_ms);
 /* When the window of the next batch expires (first arrival + window_ms); INT64_MAX when empty. */
 int64_t sl_batcher_deadline(const struct sl_batcher *b);

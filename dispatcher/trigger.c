@@ -242,7 +242,7 @@ int sl_trigger_offer(struct sl_trigger *t, struct sl_event *ev)
 	}
 	struct tr_lane *lane = lane_of(t, p, ev);
 	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
-	if (sl_batcher_push(&lane->batcher, ev, ticket, tr_now_ms()) < 0) {
+	if (sl_batcher_push(&lane->batcher, ev, size, ticket, tr_now_ms()) < 0) {
 		/* Unreachable: a lane holds at most `pending` < max_pending events, its batcher's
 		 * limit. A ticket that can never complete would stall commits forever. */
 		sl_error(t->tag, "lane queue over its limit with %zu pending", t->pending);

@@ -77,8 +77,8 @@ struct tr_batch {
 	struct tr_batch *prev, *next; /* t->batches */
 	/* Pieces still to resolve, in source order from the top: pieces[depth - 1] is the
 	 * current one, the others follow it. */
-	struct tr_piece pieces[TR_MAX_PIECES];
-	size_t depth;
+	struct tr_piece *pieces;      /* grown as needed (most batches stay one piece) */
+	size_t depth, cap;
 	uint64_t bytes;               /* of every event not yet resolved */
 	const struct sl_event **evs;  /* the current piece's events as an array (borrowed) */
 	char *payload;                /* the current piece, encoded */

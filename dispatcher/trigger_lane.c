@@ -116,12 +116,14 @@ static void link_batch(struct sl_trigger *t, struct tr_batch *b)
 static void start_batch(struct tr_lane *lane, int64_t now)
 {
 	struct sl_trigger *t = lane->t;
-	struct tr_batch *b = sl_xcalloc(1, sizeof(*b));
+	struct sl_batch taken;
 
-	if (sl_batcher_take(&lane->batcher, now, &b->pieces[0].b) < 0) {
-		free(b);
+	if (sl_batcher_take(&lane->batcher, now, &taken) < 0)
 		return;
-	}
+	struct tr_batch *b = sl_xcalloc(1, sizeof(*b));
+	b->cap = 1;
+	b->pieces = sl_xcalloc(b->cap, sizeof(*b->pieces));
+	b->pieces[0].b = taken;
 	b->depth = 1;
 	b->bytes = b->pieces[0].b.bytes;
 	b->t = t;
@@ -248,6 +250,7 @@ void tr_batch_free(struct tr_batch *b)
 		event_free(b->timer);
 	for (size_t i = 0; i < b->depth; i++)
 		sl_batch_release(&b->pieces[i].b);
+	free(b->pieces);
 	free(b->evs);
 	free(b->payload);
 	free(b->request_id);

@@ -155,12 +155,15 @@ void tr_batch_abandon(struct tr_batch *b)
  * follows it. Both keep the piece's attempts. */
 static void cut(struct tr_batch *b, size_t n)
 {
-	struct tr_piece *rest = tr_current(b);
-
 	if (b->depth >= TR_MAX_PIECES) {   /* unreachable: see TR_MAX_PIECES */
 		sl_error(b->t->tag, "more than %d pieces of one batch", TR_MAX_PIECES);
 		abort();
 	}
+	if (b->depth == b->cap) {
+		b->cap *= 2;
+		b->pieces = sl_xrealloc(b->pieces, b->cap * sizeof(*b->pieces));
+	}
+	struct tr_piece *rest = tr_current(b);
 	struct tr_piece *first = &b->pieces[b->depth++];
 	*first = (struct tr_piece){ .attempts = rest->attempts, .throttles = rest->throttles };
 	first->b.items = sl_xmalloc(n * sizeof(*first->b.items));

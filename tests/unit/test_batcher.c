@@ -39,7 +39,8 @@ static void init(struct sl_batcher *b, size_t size, uint64_t bytes, int64_t wind
 
 static void push(struct sl_batcher *b, int n, size_t len, int64_t now)
 {
-	assert_int_equal(sl_batcher_push(b, mk_event(n, len), (uint64_t)n, now), 0);
+	struct sl_event *ev = mk_event(n, len);
+	assert_int_equal(sl_batcher_push(b, ev, sl_event_size(ev), (uint64_t)n, now), 0);
 }
 
 static void assert_batch(const struct sl_batch *batch, int first, size_t n)
@@ -194,7 +195,7 @@ static void test_limit_and_references(void **state)
 	sl_batcher_init(&b, &lim);
 	for (int i = 0; i < 40; i++)
 		push(&b, i, 1, 0);
-	assert_int_equal(sl_batcher_push(&b, kept, 99, 0), -ENOBUFS);
+	assert_int_equal(sl_batcher_push(&b, kept, sl_event_size(kept), 99, 0), -ENOBUFS);
 	assert_int_equal(kept->refs, 1);
 	/* Ring wrap-around: take 40, push 30 more, all in order. */
 	assert_int_equal(sl_batcher_take(&b, 10, &batch), 0);
@@ -202,7 +203,7 @@ static void test_limit_and_references(void **state)
 	sl_batch_release(&batch);
 	for (int i = 40; i < 70; i++)
 		push(&b, i, 1, 20);
-	assert_int_equal(sl_batcher_push(&b, sl_event_ref(kept), 99, 20), 0);
+	assert_int_equal(sl_batcher_push(&b, sl_event_ref(kept), sl_event_size(kept), 99, 20), 0);
 	assert_int_equal(kept->refs, 2);
 	assert_int_equal(sl_batcher_take(&b, 30, &batch), 0);
 	assert_int_equal(batch.n, 31);

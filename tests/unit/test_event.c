@@ -139,6 +139,30 @@ static void test_refcount_and_size(void **state)
 	sl_event_unref(NULL);
 }
 
+/* The size of JSON data is its compact encoding's length, counted without encoding. */
+static void test_size_of_json_data(void **state)
+{
+	const char *docs[] = {
+		"{\"order\":42,\"items\":[1,-20,300],\"note\":\"a \\\"quoted\\\" word\"}",
+		"[]", "{}", "\"plain\"", "-9223372036854775807", "0", "true", "false", "null",
+		"{\"nested\":{\"deep\":[{\"k\":\"v\\n\\u0001\"}]},\"\u00e9t\u00e9\":\"\u00fc\"}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct sl_event *bare = sl_event_new(), *ev = sl_event_new();
+		json_t *doc = json_loads(docs[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(doc);
+		size_t encoded = json_dumpb(doc, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+		sl_event_set_data_json(ev, doc);
+		size_t counted = sl_event_size(ev) - sl_event_size(bare);
+		if (counted != encoded)
+			fail_msg("%s: counted %zu, encoded %zu", docs[i], counted, encoded);
+		sl_event_unref(bare);
+		sl_event_unref(ev);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_missing_id_allowed_when_derived),
 		cmocka_unit_test(test_refcount_and_size),
+		cmocka_unit_test(test_size_of_json_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
