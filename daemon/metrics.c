@@ -6,11 +6,32 @@
 
 #include <event2/buffer.h>
 #include <inttypes.h>
+#include <stddef.h>
 
 static void family(struct evbuffer *out, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
+
+/* Single-series trigger counters: one family each. */
+struct counter {
+	const char *name, *help;
+	size_t offset;            /* of a uint64_t in struct sl_trigger_stats */
+};
+
+#define STAT(field) offsetof(struct sl_trigger_stats, field)
+static const struct counter trigger_counters[] = {
+	{ "sluice_trigger_retries_total", "Invocations that were retries (throttles included).",
+	  STAT(retries) },
+	{ "sluice_trigger_throttles_total", "Invocations refused for lack of a sandbox.",
+	  STAT(throttles) },
+	{ "sluice_trigger_bisections_total", "Failed batches halved (bisect_on_error).",
+	  STAT(bisections) },
+	{ "sluice_trigger_partial_responses_total", "Answers that failed some of their events "
+	  "(batchItemFailures).", STAT(partial_responses) },
+	{ "sluice_trigger_expired_events_total", "Events dead-lettered for max_record_age_s.",
+	  STAT(events_expired) },
+};
 
 static void render_triggers(struct evbuffer *out, const struct sl_metrics_trigger *t, size_t n)
 {
@@ -33,10 +54,14 @@ static void render_triggers(struct evbuffer *out, const struct sl_metrics_trigge
 				    "sluice_trigger_batches_total{trigger=\"%s\",outcome=\"ok\"} %" PRIu64 "\n"
 				    "sluice_trigger_batches_total{trigger=\"%s\",outcome=\"failed\"} %" PRIu64 "\n",
 				    t[i].name, t[i].stats.batches_ok, t[i].name, t[i].stats.batches_failed);
-	family(out, "sluice_trigger_retries_total", "counter", "Invocations that were retries.");
-	for (size_t i = 0; i < n; i++)
-		evbuffer_add_printf(out, "sluice_trigger_retries_total{trigger=\"%s\"} %" PRIu64 "\n",
-				    t[i].name, t[i].stats.retries);
+	for (size_t c = 0; c < sizeof(trigger_counters) / sizeof(trigger_counters[0]); c++) {
+		const struct counter *k = &trigger_counters[c];
+		family(out, k->name, "counter", k->help);
+		for (size_t i = 0; i < n; i++)
+			evbuffer_add_printf(out, "%s{trigger=\"%s\"} %" PRIu64 "\n", k->name,
+					    t[i].name, *(const uint64_t *)((const char *)&t[i].stats +
+									   k->offset));
+	}
 }
 
 static void render_sources(struct evbuffer *out, const struct sl_metrics_source *s, size_t n)

@@ -63,6 +63,9 @@ h_eq "GET /status" 200 "$H_STATUS"
 h_eq "status json: dead-lettered" 1 "$(h_json triggers.0.counters.events_dead_lettered)"
 h_match "status json: committed position" '.' "$(h_json triggers.0.partitions.0.committed_position)"
 h_eq "status json: nothing in flight" 0 "$(h_json triggers.0.in_flight_batches)"
+curl -fsS -o "$H_TMP/metrics" "$H_URL/metrics"
+bisections=$(awk '$1 == "sluice_trigger_bisections_total{trigger=\"bis\"}" {print $2}' "$H_TMP/metrics")
+h_true "metrics: bisections counted ($bisections)" "got '$bisections'" [ "${bisections:-0}" -ge 5 ]
 "$SLUICE" status --listen 127.0.0.1:1 >/dev/null 2>"$H_TMP/err.txt"
 h_eq "status of no daemon fails" 1 "$?"
 h_match "status of no daemon says so" 'is the daemon running' "$(cat "$H_TMP/err.txt")"
