@@ -26,6 +26,7 @@ static const struct sl_destination_ops *const kinds[] = {
 	[SL_DEST_FILE] = &sl_dest_file_ops,
 	[SL_DEST_HTTP] = &sl_dest_http_ops,
 	[SL_DEST_REDIS] = &sl_dest_redis_ops,
+	[SL_DEST_KAFKA] = &sl_dest_kafka_ops,
 	[SL_DEST_MQTT] = &sl_dest_mqtt_ops,
 	[SL_DEST_FUNCTION] = &sl_dest_function_ops,
 };

@@ -12,10 +12,11 @@
  * Content-Type; stored when the answer is 2xx, else done gets -EPROTO, or the transport's errno
  * such as -ECONNREFUSED or -ETIMEDOUT; up to SL_DEST_HTTP_MAX_CALLS calls run at once, later
  * records wait in delivery order), "redis" (XADD to a stream, field `record`; one connection,
- * reconnected with backoff), "mqtt" (a publish to one topic, stored once the broker
- * acknowledged it: PUBACK at QoS 1, PUBCOMP at QoS 2, written to the connection at QoS 0) and
- * "function" (each record queued as an asynchronous invocation of a function, stored once
- * durable in its queue; needs sl_destination_link).
+ * reconnected with backoff), "kafka" (produced by an idempotent producer driven from the loop;
+ * stored when all in-sync replicas acknowledged it), "mqtt" (a publish to one topic, stored once
+ * the broker acknowledged it: PUBACK at QoS 1, PUBCOMP at QoS 2, written to the connection at
+ * QoS 0) and "function" (each record queued as an asynchronous invocation of a function, stored
+ * once durable in its queue; needs sl_destination_link).
  */
 #ifndef SL_DESTINATION_H
 #define SL_DESTINATION_H

@@ -8,6 +8,7 @@
 extern const struct sl_destination_ops sl_dest_file_ops;
 extern const struct sl_destination_ops sl_dest_http_ops;
 extern const struct sl_destination_ops sl_dest_redis_ops;
+extern const struct sl_destination_ops sl_dest_kafka_ops;
 extern const struct sl_destination_ops sl_dest_mqtt_ops;
 extern const struct sl_destination_ops sl_dest_function_ops;
 

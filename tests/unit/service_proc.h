@@ -10,6 +10,8 @@
  *   svc_stop(pid);                    // SIGTERM, wait; SIGKILL after 10 s
  *   svc_remove_dir(dir);
  *
+ * Clients run to completion the same way: svc_spawn, then svc_wait_exit(pid, timeout_ms).
+ *
  * A server that cannot be started fails the test (fail_msg): a test that silently skips its
  * server cannot fail. Static inline functions: each test binary is one translation unit, and
  * one that uses only some of them gets no unused-function warning.
@@ -137,6 +139,23 @@ static inline int svc_stop(pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+/* Wait for a program that ends by itself (a client run to completion); fails the test, killing
+ * it, when it runs longer than timeout_ms. Returns its wait status. */
+static inline int svc_wait_exit(pid_t pid, long timeout_ms)
+{
+	int status = 0;
+
+	for (long waited = 0; waited <= timeout_ms; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		svc_sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fail_msg("pid %d still running after %ld ms", (int)pid, timeout_ms);
+	return -1;
 }
 
 /* kill -9 and reap: the server goes away without a goodbye. */

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/spool.h"
+#include "log_capture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -111,36 +112,6 @@ static void fill(char *buf, size_t n, char c)
 {
 	memset(buf, c, n);
 	buf[n] = '\0';
-}
-
-/* stderr capture, to check the recovery warning. */
-static int saved_stderr = -1;
-static char capture_path[] = "/tmp/sluice-spool-log-XXXXXX";
-
-static void capture_begin(void)
-{
-	int fd = mkstemp(capture_path);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	close(fd);
-}
-
-static char *capture_end(void)
-{
-	static char text[8192];
-	fflush(stderr);
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	FILE *f = fopen(capture_path, "r");
-	assert_non_null(f);
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	unlink(capture_path);
-	strcpy(capture_path, "/tmp/sluice-spool-log-XXXXXX");
-	return text;
 }
 
 /* ---- tests ----------------------------------------------------------------------------- */
