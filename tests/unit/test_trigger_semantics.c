@@ -70,14 +70,9 @@ static void test_bisect_isolates_poison(void **state)
 				delivered[atoi(h->calls[i].ids[k] + 1)]++;
 	for (int i = 1; i <= 100; i++)
 		assert_int_equal(delivered[i], i == 37 ? 0 : 1);
-	json_t *dlq = th_records(&h->dlq_cfg);
-	assert_int_equal(json_array_size(dlq), 1);
-	char *ids = th_record_ids(json_array_get(dlq, 0));
-	assert_string_equal(ids, "e37");
-	free(ids);
+	json_decref(th_one_record(&h->dlq_cfg, "e37"));
 	assert_string_equal(h->committed[0], "100");
 	assert_true(th_stats(h).bisections >= 7);
-	json_decref(dlq);
 	th_free(h);
 }
 
@@ -95,16 +90,12 @@ static void test_no_bisect_dead_letters_the_batch(void **state)
 		th_offer(h, 0, (uint64_t)i, NULL);
 	th_run(h, 10000);
 	assert_int_equal(h->n_calls, 2);
-	json_t *dlq = th_records(&h->dlq_cfg);
-	assert_int_equal(json_array_size(dlq), 1);
-	char *ids = th_record_ids(json_array_get(dlq, 0));
-	assert_string_equal(ids, "e1,e2,e3,e4");
-	free(ids);
-	json_t *rc = json_object_get(json_array_get(dlq, 0), "requestContext");
-	assert_int_equal(json_integer_value(json_object_get(rc, "approximateInvokeCount")), 2);
-	assert_string_equal(json_string_value(json_object_get(rc, "condition")),
+	json_t *rec = th_one_record(&h->dlq_cfg, "e1,e2,e3,e4");
+	assert_int_equal(json_integer_value(th_at(rec, "requestContext",
+						  "approximateInvokeCount")), 2);
+	assert_string_equal(json_string_value(th_at(rec, "requestContext", "condition")),
 			    "RetryAttemptsExhausted");
-	json_decref(dlq);
+	json_decref(rec);
 	th_free(h);
 }
 
@@ -196,17 +187,11 @@ static void test_partial_response_invalid(void **state)
 			th_offer(h, 0, (uint64_t)k, NULL);
 		th_run(h, 10000);
 		assert_int_equal(h->n_calls, 1);
-		json_t *dlq = th_records(&h->dlq_cfg);
-		assert_int_equal(json_array_size(dlq), 1);
-		json_t *rec = json_array_get(dlq, 0);
-		assert_string_equal(json_string_value(json_object_get(rec, "errorType")),
+		json_t *rec = th_one_record(&h->dlq_cfg, "e1,e2,e3");
+		assert_string_equal(json_string_value(th_at(rec, "errorType", NULL)),
 				    "Function.InvalidBatchItemFailures");
-		assert_true(json_is_null(json_object_get(json_object_get(rec, "responseContext"),
-							 "functionError")));
-		char *ids = th_record_ids(rec);
-		assert_string_equal(ids, "e1,e2,e3");
-		free(ids);
-		json_decref(dlq);
+		assert_true(json_is_null(th_at(rec, "responseContext", "functionError")));
+		json_decref(rec);
 		th_free(h);
 	}
 }
@@ -226,18 +211,13 @@ static void test_record_age(void **state)
 	th_run(h, 10000);
 	assert_int_equal(h->n_calls, 1);
 	check_ids(h, 0, "e3,e4,e5");
-	json_t *dlq = th_records(&h->dlq_cfg);
-	assert_int_equal(json_array_size(dlq), 1);
-	json_t *rec = json_array_get(dlq, 0);
-	char *ids = th_record_ids(rec);
-	assert_string_equal(ids, "e1,e2");
-	free(ids);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(rec,
-		"requestContext"), "condition")), "RecordAgeExceeded");
-	assert_null(json_object_get(rec, "responseContext"));
+	json_t *rec = th_one_record(&h->dlq_cfg, "e1,e2");
+	assert_string_equal(json_string_value(th_at(rec, "requestContext", "condition")),
+			    "RecordAgeExceeded");
+	assert_null(th_at(rec, "responseContext", NULL));
 	assert_int_equal(th_stats(h).events_expired, 2);
 	assert_string_equal(h->committed[0], "5");
-	json_decref(dlq);
+	json_decref(rec);
 	th_free(h);
 }
 
@@ -256,14 +236,13 @@ static void test_unlimited_retries_until_age(void **state)
 	th_offer_aged(h, 0, 1, NULL, 60000 - 300);   /* expires 300 ms from now */
 	th_run(h, 10000);
 	assert_true(h->n_calls >= 4);                /* far more than the default 3 */
-	json_t *dlq = th_records(&h->dlq_cfg);
-	assert_int_equal(json_array_size(dlq), 1);
-	json_t *rc = json_object_get(json_array_get(dlq, 0), "requestContext");
-	assert_string_equal(json_string_value(json_object_get(rc, "condition")),
+	json_t *rec = th_one_record(&h->dlq_cfg, "e1");
+	assert_string_equal(json_string_value(th_at(rec, "requestContext", "condition")),
 			    "RecordAgeExceeded");
-	assert_int_equal(json_integer_value(json_object_get(rc, "approximateInvokeCount")),
+	assert_int_equal(json_integer_value(th_at(rec, "requestContext",
+						  "approximateInvokeCount")),
 			 (json_int_t)h->n_calls);
-	json_decref(dlq);
+	json_decref(rec);
 	th_free(h);
 }
 
@@ -373,15 +352,13 @@ static void test_oversized_event(void **state)
 	th_run(h, 10000);
 	for (size_t i = 0; i < h->n_calls; i++)
 		assert_false(th_call_has(&h->calls[i], "big"));
-	json_t *dlq = th_records(&h->dlq_cfg);
-	assert_int_equal(json_array_size(dlq), 1);
-	json_t *rec = json_array_get(dlq, 0);
-	assert_string_equal(json_string_value(json_object_get(rec, "errorType")),
+	json_t *rec = th_one_record(&h->dlq_cfg, "big");
+	assert_string_equal(json_string_value(th_at(rec, "errorType", NULL)),
 			    "Sluice.EventTooLarge");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(rec,
-		"requestContext"), "condition")), "EventNotDeliverable");
+	assert_string_equal(json_string_value(th_at(rec, "requestContext", "condition")),
+			    "EventNotDeliverable");
 	assert_string_equal(h->committed[0], "3");
-	json_decref(dlq);
+	json_decref(rec);
 	th_free(h);
 }
 

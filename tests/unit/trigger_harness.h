@@ -283,6 +283,30 @@ static inline char *th_record_ids(const json_t *rec)
 	return out;
 }
 
+/* The only record of a file destination, whose events' ids joined with ',' are `ids` (not
+ * checked when NULL). New reference. */
+static inline json_t *th_one_record(const struct sl_destination_config *which, const char *ids)
+{
+	json_t *all = th_records(which);
+
+	assert_int_equal(json_array_size(all), 1);
+	json_t *rec = json_incref(json_array_get(all, 0));
+	json_decref(all);
+	if (ids) {
+		char *got = th_record_ids(rec);
+		assert_string_equal(got, ids);
+		free(got);
+	}
+	return rec;
+}
+
+/* rec[a][b] (b may be NULL: rec[a]), borrowed, or NULL. */
+static inline json_t *th_at(json_t *rec, const char *a, const char *b)
+{
+	json_t *v = json_object_get(rec, a);
+	return b ? json_object_get(v, b) : v;
+}
+
 /* The ids of call i joined with ','. Caller frees. */
 static inline char *th_call_ids(const struct th *h, size_t i)
 {
