@@ -1,17 +1,19 @@
-/* Trigger internals shared by trigger.c (instance, offer, partitions, backpressure, drain),
- * trigger_lane.c (batching, window timers, invoking) and trigger_outcome.c (the one place where
- * every outcome of a batch is decided). Not a public header.
+/* Trigger internals shared by the trigger's files. Not a public header.
+ *
+ * Files: trigger.c (instance, offer, partitions, backpressure, drain), trigger_lane.c (batching,
+ * window timers, invoking), trigger_piece.c (cutting pieces), trigger_outcome.c (the one place
+ * where every outcome is decided), trigger_status.c (status JSON).
  *
  * Structure. A trigger has partitions (one per source partition name, in a hash table); each
  * partition has one checkpoint tracker and `parallelization` lanes; each lane has a batcher, a
  * window timer and at most one batch out (struct tr_batch), so order is kept per lane. A batch
- * out is in exactly one stage: being invoked, waiting to retry the invoke, being stored as a
- * failure record, or waiting to retry that store. All batches out are also on the trigger's
- * list, so drain and free can reach them.
+ * out resolves piece by piece (struct tr_piece) and is in exactly one stage: being invoked,
+ * waiting to retry the invoke, storing a record (failure or success), or waiting to retry that
+ * store. All batches out are also on the trigger's list, so drain and free can reach them.
  *
  * Accounting. `pending` counts events from offer until their checkpoint commits them (a done
  * event behind a stuck one still holds memory); `pending_bytes` counts event bytes from offer
- * until the batch holding them is resolved.
+ * until the piece holding them is resolved.
  *
  * Orphans. sl_trigger_free() cannot cancel an executor invocation or a destination store in
  * progress; such a batch is detached (t = NULL) and freed by its callback.
@@ -159,6 +161,14 @@ int tr_batch_encode(struct tr_batch *b);
  * was the function's, and a message. */
 void tr_batch_set_failure(struct tr_batch *b, const char *name, bool function_error,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* trigger_piece.c */
+/* Split items[0..n) of the current piece off as a piece of its own, made current; what is left
+ * follows it. Both keep the piece's attempts. */
+void tr_piece_cut(struct tr_batch *b, size_t n);
+/* Put the items of the current piece without failed[i] first (keeping the order of each group),
+ * cut them off as the current piece (at least one), and mark what follows as failed. */
+void tr_piece_split_failed(struct tr_batch *b, const bool *failed);
 
 /* trigger_outcome.c */
 enum tr_outcome {

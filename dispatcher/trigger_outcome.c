@@ -151,53 +151,6 @@ void tr_batch_abandon(struct tr_batch *b)
 	tr_after_batch(t);
 }
 
-/* Split items[0..n) of the current piece off as a piece of its own, made current; what is left
- * follows it. Both keep the piece's attempts. */
-static void cut(struct tr_batch *b, size_t n)
-{
-	if (b->depth >= TR_MAX_PIECES) {   /* unreachable: see TR_MAX_PIECES */
-		sl_error(b->t->tag, "more than %d pieces of one batch", TR_MAX_PIECES);
-		abort();
-	}
-	if (b->depth == b->cap) {
-		b->cap *= 2;
-		b->pieces = sl_xrealloc(b->pieces, b->cap * sizeof(*b->pieces));
-	}
-	struct tr_piece *rest = tr_current(b);
-	struct tr_piece *first = &b->pieces[b->depth++];
-	*first = (struct tr_piece){ .attempts = rest->attempts, .throttles = rest->throttles };
-	first->b.items = sl_xmalloc(n * sizeof(*first->b.items));
-	memcpy(first->b.items, rest->b.items, n * sizeof(*first->b.items));
-	first->b.n = n;
-	for (size_t i = 0; i < n; i++)
-		first->b.bytes += sl_event_size(first->b.items[i].ev);
-	memmove(rest->b.items, rest->b.items + n, (rest->b.n - n) * sizeof(*rest->b.items));
-	rest->b.n -= n;
-	rest->b.bytes -= first->b.bytes;
-	rest->b.oversized = false;
-}
-
-/* Put the items of the current piece without failed[i] first (keeping the order of each group),
- * cut them off as the current piece, and mark what follows as failed. */
-static void split_failed(struct tr_batch *b, const bool *failed)
-{
-	struct tr_piece *p = tr_current(b);
-	struct sl_batch_item *sorted = sl_xmalloc(p->b.n * sizeof(*sorted));
-	size_t ok = 0, bad = p->b.n;
-
-	for (size_t i = 0; i < p->b.n; i++)
-		if (!failed[i])
-			sorted[ok++] = p->b.items[i];
-	for (size_t i = p->b.n; i-- > 0;)
-		if (failed[i])
-			sorted[--bad] = p->b.items[i];
-	memcpy(p->b.items, sorted, p->b.n * sizeof(*sorted));
-	free(sorted);
-	p->failed = true;
-	cut(b, ok);
-	tr_current(b)->failed = false;
-}
-
 static bool recording_success(const struct tr_batch *b)
 {
 	return strcmp(b->condition, SL_RECORD_SUCCESS) == 0;
@@ -333,7 +286,7 @@ static void bisect(struct tr_batch *b)
 	t->stats.bisections++;
 	sl_warn(t->tag, "batch of %zu failed: %s; bisecting into %zu and %zu", n, b->fail_name,
 		n / 2, n - n / 2);
-	cut(b, n / 2);
+	tr_piece_cut(b, n / 2);
 	for (size_t i = b->depth - 2; i < b->depth; i++)   /* the halves count their own */
 		b->pieces[i].attempts = b->pieces[i].throttles = 0;
 	tr_handle(b, TR_START, 0);
@@ -392,7 +345,7 @@ static void start_piece(struct tr_batch *b)
 	}
 	if (expired > 0) {
 		if (expired < tr_current(b)->b.n)
-			cut(b, expired);
+			tr_piece_cut(b, expired);
 		t->stats.events_expired += expired;
 		give_up(b, SL_RECORD_AGE_EXCEEDED);
 		return;
@@ -445,7 +398,7 @@ static void invoked(struct tr_batch *b)
 		if (n_failed == n) {
 			invoke_failed(b, false);
 		} else {
-			split_failed(b, failed);
+			tr_piece_split_failed(b, failed);
 			succeeded(b);
 		}
 	} else {
