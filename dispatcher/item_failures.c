@@ -144,6 +144,8 @@ enum sl_item_failures sl_item_failures_parse(const char *resp, size_t len,
 	} else if (json_array_size(list) > 0) {
 		verdict = mark(list, evs, n, failed, why, whylen) ? SL_ITEMS_SOME_FAILED
 								  : SL_ITEMS_INVALID;
+		if (verdict == SL_ITEMS_INVALID)
+			memset(failed, 0, n * sizeof(*failed));
 	}
 	json_decref(doc);
 	return verdict;

@@ -27,7 +27,7 @@ enum sl_item_failures {
 };
 
 /* Read the response resp[0..len) of the batch evs[0..n). failed is the caller's array of n
- * entries, all set (false unless listed). why (may be NULL) gets a message on SL_ITEMS_INVALID,
+ * entries, all set: true for the listed events with SL_ITEMS_SOME_FAILED, else all false. why (may be NULL) gets a message on SL_ITEMS_INVALID,
  * e.g. "batchItemFailures[2].itemIdentifier \"x\" names no event of the batch". */
 enum sl_item_failures sl_item_failures_parse(const char *resp, size_t len,
 					     const struct sl_event *const *evs, size_t n,
