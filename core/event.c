@@ -291,12 +291,8 @@ static size_t digits(json_int_t v)
  * controls). */
 static size_t string_size(const char *s, size_t len)
 {
-	static const char escaped[] = "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e"
-		"\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
 	size_t size = len + 2;
 
-	if (strcspn(s, escaped) == len)   /* nothing to escape (and no NUL inside): the common case */
-		return size;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
