@@ -1,8 +1,8 @@
 # mosquitto.sh: sourced by tests (after harness.sh) and benchmarks that need an MQTT broker.
 # mqtt_start runs Mosquitto 2.0 from its Debian binary on a free port of 127.0.0.1, with its config,
-# log and (when asked) persistence in DIR; mqtt_stop stops it by its pid. See
-# /work/shared/reference/services.md §3 for rates and pitfalls (QoS 2 needs the broker's in-flight
-# limit at least the publisher's: it is 1000 here).
+# log and (when asked) persistence in DIR; mqtt_stop stops it by its pid. The broker's in-flight
+# limit is 1000: with QoS 2, a v3.1.1 publisher with more messages in flight than the broker allows
+# gets PUBREC for each but the broker drops the excess.
 #
 # POSIX sh, so that bench scripts can source it too.
 #
