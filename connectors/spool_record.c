@@ -11,12 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An event as the record keeps it: its JSON data as text in "@data". */
+static json_t *record_event(const struct sl_event *ev)
+{
+	if (!ev->data && !ev->data_text)
+		return sl_event_to_cloudevent(ev);     /* data_base64, or no data */
+	json_t *obj = sl_event_attributes(ev);
+	json_t *text;
+	if (ev->data_text) {
+		text = json_stringn_nocheck(ev->data_text, ev->data_text_len);
+	} else {
+		char *dumped = sl_check_alloc(json_dumps(ev->data, JSON_COMPACT | JSON_ENCODE_ANY));
+		text = json_string_nocheck(dumped);   /* jansson writes UTF-8 */
+		free(dumped);
+	}
+	json_object_set_new(obj, SL_SPOOL_RECORD_DATA_TEXT, sl_check_alloc(text));
+	return obj;
+}
+
 char *sl_spool_record_encode(struct sl_event *const *events, size_t n, int64_t received_ms,
 			     size_t *len)
 {
 	json_t *list = sl_check_alloc(json_array());
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, sl_event_to_cloudevent(events[i]));
+		json_array_append_new(list, record_event(events[i]));
 	json_t *rec = json_pack("{s:I, s:o}", "received_ms", (json_int_t)received_ms, "events",
 				list);
 	char *text = sl_check_alloc(json_dumps(sl_check_alloc(rec), JSON_COMPACT));
@@ -37,11 +55,24 @@ static struct sl_event *decode_one(json_t *ce, uint64_t seq, size_t index, size_
 				   size_t errlen)
 {
 	char what[256];
+	json_t *text = json_incref(json_object_get(ce, SL_SPOOL_RECORD_DATA_TEXT));
+
+	if (text && !json_is_string(text)) {
+		snprintf(err, errlen, "events[%zu]: %s is not a string", index,
+			 SL_SPOOL_RECORD_DATA_TEXT);
+		json_decref(text);
+		return NULL;
+	}
+	json_object_del(ce, SL_SPOOL_RECORD_DATA_TEXT);
 	struct sl_event *ev = sl_event_from_cloudevent(ce, 1, what, sizeof(what));
 	if (!ev) {
 		snprintf(err, errlen, "events[%zu]: %s", index, what);
+		json_decref(text);
 		return NULL;
 	}
+	if (text)
+		sl_event_set_data_text(ev, json_string_value(text), json_string_length(text));
+	json_decref(text);
 	char *position = sl_xasprintf("%" PRIu64 ".%zu/%zu", seq, index, count);
 	free(ev->position);
 	ev->position = position;

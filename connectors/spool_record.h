@@ -3,6 +3,10 @@
  * A request to the http source (or one schedule tick) is stored as ONE spool record, so it is
  * written, synced and acknowledged all or nothing:
  *     {"received_ms": 1732440000123, "events": [<CloudEvent>, ...]}
+ * JSON data is written as its compact text in the member "@data" (a name no CloudEvents attribute
+ * can have) instead of "data", and read back as the event's data_text: the dispatcher then never
+ * builds or frees a JSON tree for it, and the payload carries the text as it is. Records with
+ * "data" (older spools) still decode, to JSON data.
  * Events keep the id their producer gave; an event without one gets, when read back,
  * "<source>:<seq>.<index>" (seq = the record's spool sequence number): the same id on every
  * redelivery. Its position is "<seq>.<index>/<count>", which tells the feed when the whole record
@@ -15,6 +19,8 @@
 #include <stdint.h>
 
 struct sl_event;
+
+#define SL_SPOOL_RECORD_DATA_TEXT "@data"
 
 /* Serialize events (borrowed) into a record; caller frees. */
 char *sl_spool_record_encode(struct sl_event *const *events, size_t n, int64_t received_ms,

@@ -69,6 +69,7 @@ void sl_event_unref(struct sl_event *ev)
 		free(*attr_field(ev, &string_attrs[i]));
 	json_decref(ev->extensions);
 	json_decref(ev->data);
+	free(ev->data_text);
 	free(ev->data_bytes);
 	free(ev->partition);
 	free(ev->position);
@@ -82,24 +83,50 @@ void sl_event_set(char **field, const char *value)
 	*field = copy;
 }
 
-void sl_event_set_data_json(struct sl_event *ev, json_t *data)
+static void clear_data(struct sl_event *ev)
 {
 	json_decref(ev->data);
+	ev->data = NULL;
+	free(ev->data_text);
+	ev->data_text = NULL;
+	ev->data_text_len = 0;
 	free(ev->data_bytes);
 	ev->data_bytes = NULL;
 	ev->data_len = 0;
+}
+
+void sl_event_set_data_json(struct sl_event *ev, json_t *data)
+{
+	clear_data(ev);
 	ev->data = data;
 }
 
 void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len)
 {
-	unsigned char *copy = sl_xmalloc(len);
+	unsigned char *copy = sl_xmalloc(len ? len : 1);
+
 	memcpy(copy, bytes, len);
-	json_decref(ev->data);
-	ev->data = NULL;
-	free(ev->data_bytes);
+	clear_data(ev);
 	ev->data_bytes = copy;
 	ev->data_len = len;
+}
+
+void sl_event_set_data_text(struct sl_event *ev, const char *text, size_t len)
+{
+	char *copy = sl_xstrndup(text, len);
+
+	clear_data(ev);
+	ev->data_text = copy;
+	ev->data_text_len = len;
+}
+
+json_t *sl_event_data_json(const struct sl_event *ev)
+{
+	if (ev->data)
+		return json_incref(ev->data);
+	if (ev->data_text)
+		return json_loadb(ev->data_text, ev->data_text_len, JSON_DECODE_ANY, NULL);
+	return NULL;
 }
 
 char *sl_event_id_from_position(const char *source, const char *partition, const char *position)
@@ -109,7 +136,7 @@ char *sl_event_id_from_position(const char *source, const char *partition, const
 	return sl_xasprintf("%s:%s:%s", source, partition, position);
 }
 
-json_t *sl_event_to_cloudevent(const struct sl_event *ev)
+json_t *sl_event_attributes(const struct sl_event *ev)
 {
 	json_t *obj = sl_check_alloc(json_object());
 
@@ -121,8 +148,16 @@ json_t *sl_event_to_cloudevent(const struct sl_event *ev)
 	}
 	if (ev->extensions)
 		json_object_update(obj, ev->extensions);
-	if (ev->data) {
-		json_object_set(obj, "data", ev->data);
+	return obj;
+}
+
+json_t *sl_event_to_cloudevent(const struct sl_event *ev)
+{
+	json_t *obj = sl_event_attributes(ev);
+	json_t *data = sl_event_data_json(ev);
+
+	if (data) {
+		json_object_set_new(obj, "data", data);
 	} else if (ev->data_bytes) {
 		char *b64 = sl_base64_encode(ev->data_bytes, ev->data_len);
 		json_object_set_new(obj, "data_base64", sl_check_alloc(json_string(b64)));
@@ -349,6 +384,8 @@ size_t sl_event_size(const struct sl_event *ev)
 		size += json_size(ev->extensions);
 	if (ev->data)
 		size += json_size(ev->data);
+	else if (ev->data_text)
+		size += ev->data_text_len;
 	else if (ev->data_bytes)
 		size += 4 * ((ev->data_len + 2) / 3);
 	return size;

@@ -11,8 +11,10 @@
  * unique). Otherwise the id is derived from the position with sl_event_id_from_position(), so an
  * event redelivered after a crash carries the same id and consumers can dedupe.
  *
- * Data is either JSON (`data`, any JSON value, including a string for text payloads) or bytes
- * (`data_bytes`, encoded as data_base64); never both. Events are reference counted: the dispatcher
+ * Data is JSON (`data`, any JSON value, including a string for text payloads), the same JSON kept
+ * as its compact text (`data_text`: what events read back from a spool carry, so the dispatcher
+ * never builds or frees a tree for it), or bytes (`data_bytes`, encoded as data_base64); at most
+ * one of the three. Events are reference counted: the dispatcher
  * can hold one in a batch, a retry and a dead-letter record at once. Counting is atomic, so an
  * event may be made on a connector thread and released on the core loop.
  *
@@ -39,6 +41,8 @@ struct sl_event {
 	char *sequence;              /* NULL when absent */
 	json_t *extensions;          /* other attributes: object of name -> value, or NULL */
 	json_t *data;                /* JSON data, or NULL */
+	char *data_text;             /* JSON data as valid compact JSON text, or NULL */
+	size_t data_text_len;
 	unsigned char *data_bytes;   /* binary data (data_base64), or NULL */
 	size_t data_len;
 	char *partition;             /* source partition, "" when the source has one */
@@ -56,6 +60,14 @@ void sl_event_set(char **field, const char *value);
 void sl_event_set_data_json(struct sl_event *ev, json_t *data);
 /* Set binary data (copied); clears any JSON data. */
 void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len);
+/* Set JSON data as its text (copied; the caller vouches that it is valid JSON); clears any other
+ * data. */
+void sl_event_set_data_text(struct sl_event *ev, const char *text, size_t len);
+/* The JSON data (from `data` or parsed from `data_text`) as a new reference, or NULL when the
+ * event has no JSON data. */
+json_t *sl_event_data_json(const struct sl_event *ev);
+/* The CloudEvents attributes only (no data, data_base64). New reference. */
+json_t *sl_event_attributes(const struct sl_event *ev);
 
 /* The id for an event that came without one: "<source>:<partition>:<position>", or
  * "<source>:<position>" when partition is "". Caller frees. */

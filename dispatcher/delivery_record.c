@@ -109,10 +109,10 @@ static void add_events(json_t *rec, const struct sl_record_info *ri)
  * null. New reference. */
 static json_t *data_json(const struct sl_event *ev)
 {
-	json_t *v = NULL;
+	json_t *v = sl_event_data_json(ev);
 
-	if (ev->data)
-		return json_incref(ev->data);
+	if (v)
+		return v;
 	if (ev->data_bytes) {
 		v = json_loadb((const char *)ev->data_bytes, ev->data_len, JSON_DECODE_ANY, NULL);
 		if (!v)

@@ -80,9 +80,9 @@ static int encode_json(const json_t *doc, char **out, size_t *len)
 /* The event's data verbatim: JSON compactly, bytes as they are, no data as null. */
 static int encode_data(const struct sl_event *ev, char **out, size_t *len)
 {
-	if (ev->data_bytes) {
-		*len = ev->data_len;
-		*out = dup_bytes(ev->data_bytes, ev->data_len);
+	if (ev->data_bytes || ev->data_text) {
+		*len = ev->data_bytes ? ev->data_len : ev->data_text_len;
+		*out = dup_bytes(ev->data_bytes ? (const void *)ev->data_bytes : ev->data_text, *len);
 		return 0;
 	}
 	if (!ev->data) {
@@ -91,6 +91,68 @@ static int encode_data(const struct sl_event *ev, char **out, size_t *len)
 		return 0;
 	}
 	return encode_json(ev->data, out, len);
+}
+
+/* The payload being written: grows by doubling. */
+struct out_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int append(const char *bytes, size_t n, void *arg)
+{
+	struct out_buf *o = arg;
+
+	if (o->len + n + 1 > o->cap) {
+		while (o->len + n + 1 > o->cap)
+			o->cap = o->cap ? o->cap * 2 : 4096;
+		o->p = sl_xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->len, bytes, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+	return 0;
+}
+
+/* One event as a structured CloudEvent. Data kept as text is written as it is, after the
+ * attributes jansson wrote (their closing brace reopened), instead of being parsed again. */
+static int append_cloudevent(struct out_buf *o, const struct sl_event *ev)
+{
+	json_t *obj = ev->data_text ? sl_event_attributes(ev) : sl_event_to_cloudevent(ev);
+	int rc = json_dump_callback(obj, append, o, JSON_COMPACT);
+
+	json_decref(obj);
+	if (rc != 0)
+		return -EINVAL;
+	if (ev->data_text) {
+		o->len--;                 /* the attributes' '}': never empty (id, source, ...) */
+		append(",\"data\":", 8, o);
+		append(ev->data_text, ev->data_text_len, o);
+		append("}", 1, o);
+	}
+	return 0;
+}
+
+static int encode_cloudevents(const struct sl_event *const *evs, size_t n, char **out,
+			      size_t *len)
+{
+	struct out_buf o = { 0 };
+	int rc = 0;
+
+	append("[", 1, &o);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i)
+			append(",", 1, &o);
+		rc = append_cloudevent(&o, evs[i]);
+	}
+	append("]", 1, &o);
+	if (rc < 0) {
+		free(o.p);
+		return rc;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
 }
 
 int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
@@ -104,10 +166,5 @@ int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
 			return -EINVAL;
 		return encode_data(evs[0], out, len);
 	}
-	json_t *arr = sl_payload_cloudevents(evs, n);
-	if (!arr)
-		return -EINVAL;
-	rc = encode_json(arr, out, len);
-	json_decref(arr);
-	return rc;
+	return encode_cloudevents(evs, n, out, len);
 }

@@ -101,6 +101,49 @@ static void test_aws_schedule_passthrough(void **state)
 	sl_event_unref(ev);
 }
 
+/* The same event with its data as a tree and as text gives the same bytes: in a batch (the
+ * text spliced after the attributes), and verbatim for the invocation format. */
+static void test_data_text_same_bytes(void **state)
+{
+	const char *docs[] = { "{\"n\":1,\"s\":\"a \\\"q\\\" \\u00e9\"}", "[1,2.5,null]",
+			       "\"text\"", "42", "true" };
+	const size_t n = sizeof(docs) / sizeof(docs[0]);
+	struct sl_event *tree[5], *text[5];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = json_loads(docs[i], JSON_DECODE_ANY, NULL);
+		char *compact = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+		tree[i] = mk_event("x", doc);
+		text[i] = mk_event("x", NULL);
+		sl_event_set_data_text(text[i], compact, strlen(compact));
+		/* exact for text; a tree counts a real as 24 characters */
+		assert_true(sl_event_size(text[i]) <= sl_event_size(tree[i]));
+		free(compact);
+	}
+	char *a, *b;
+	size_t alen, blen;
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_HTTP,
+					   (const struct sl_event *const *)tree, n, &a, &alen), 0);
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_HTTP,
+					   (const struct sl_event *const *)text, n, &b, &blen), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	json_t *parsed = json_loadb(b, blen, 0, NULL);
+	assert_int_equal(json_array_size(parsed), n);
+	json_decref(parsed);
+	free(a);
+	free(b);
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_INVOCATION, SL_SOURCE_HTTP,
+					   (const struct sl_event *const *)text, 1, &b, &blen), 0);
+	assert_string_equal(b, "{\"n\":1,\"s\":\"a \\\"q\\\" \u00e9\"}");
+	free(b);
+	for (size_t i = 0; i < n; i++) {
+		sl_event_unref(tree[i]);
+		sl_event_unref(text[i]);
+	}
+}
+
 static void test_unsupported_combinations(void **state)
 {
 	struct sl_event *ev = mk_event("x", NULL);
@@ -125,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cloudevents_array),
 		cmocka_unit_test(test_aws_schedule_passthrough),
+		cmocka_unit_test(test_data_text_same_bytes),
 		cmocka_unit_test(test_unsupported_combinations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
