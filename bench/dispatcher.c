@@ -17,10 +17,11 @@
  *       on at the first offer and off at the last commit, and off around the construction of
  *       events, so the profile holds the dispatch only. No clock reads for latencies.
  *
- * The source. Events are made in chunks of CHUNK, as a source decodes them: id "evt-<n>",
- * source, type, partition "orders-0", position "<n>", a partition key out of KEYS customers and
- * about 120 bytes of JSON data; every event has a key, in every mode, so all modes offer the same
- * events. The time spent making them is measured and taken out of the figures (it is the source's
+ * The source. Events are made in chunks of CHUNK as a push source and its spool feed make them:
+ * each written into a spool record and decoded back (one allocation for the attributes, the
+ * data kept as text): id "evt-<n>", source, type, position "<n>.0/1", a partition key out of KEYS
+ * customers and about 120 bytes of JSON data; every event has a key, in every mode, so all modes
+ * offer the same events. The time spent making them is measured and taken out of the figures (it is the source's
  * cost, not the trigger's). One source partition: the batches of a lane go out one at a time,
  * so PF lanes keep up to PF batches out.
  *
@@ -53,6 +54,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "connectors/spool_record.h"
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/fs.h"
@@ -173,6 +175,27 @@ struct bench {
 	bool done;
 };
 
+/* The event as a trigger gets it from a push source: written into a spool record (seq = n) and
+ * read back by the spool feed's decoder (attributes in one allocation, data kept as text,
+ * position "<n>.0/1"). Takes ev. */
+static struct sl_event *as_spooled(struct sl_event *ev, uint64_t n, int64_t now)
+{
+	struct sl_event **back;
+	size_t len, count;
+	char err[256];
+	char *record = sl_spool_record_encode(&ev, 1, now, &len);
+
+	if (sl_spool_record_decode(record, len, n, "orders", &back, &count, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dispatcher: spool record: %s\n", err);
+		exit(1);
+	}
+	struct sl_event *spooled = back[0];
+	free(back);
+	free(record);
+	sl_event_unref(ev);
+	return spooled;
+}
+
 /* Make the next `count` (at most CHUNK) events: the source's work, not the trigger's. */
 static void make_chunk(struct bench *b, size_t count)
 {
@@ -186,23 +209,18 @@ static void make_chunk(struct bench *b, size_t count)
 		snprintf(id, sizeof(id), "evt-%llu", (unsigned long long)i);
 		snprintf(pos, sizeof(pos), "%llu", (unsigned long long)i);
 		snprintf(key, sizeof(key), "customer-%llu", (unsigned long long)(i * 7919 % KEYS));
-		sl_event_set(&ev->id, id);
-		sl_event_set(&ev->source, "/bench/orders");
-		sl_event_set(&ev->type, "com.example.order.created");
-		sl_event_set(&ev->partition, "orders-0");
-		sl_event_set(&ev->position, pos);
-		sl_event_set(&ev->partitionkey, key);
-		/* about 120 bytes of JSON, kept as text as events read back from a spool are */
-		json_t *data = sl_check_alloc(json_pack(
+		sl_event_set(ev, &ev->id, id);
+		sl_event_set(ev, &ev->source, "/bench/orders");
+		sl_event_set(ev, &ev->type, "com.example.order.created");
+		sl_event_set(ev, &ev->partition, "orders-0");
+		sl_event_set(ev, &ev->position, pos);
+		sl_event_set(ev, &ev->partitionkey, key);
+		/* about 120 bytes of JSON data */
+		sl_event_set_data_json(ev, sl_check_alloc(json_pack(
 			"{s:I, s:s, s:i, s:s, s:i, s:s}", "order", (json_int_t)i, "customer", key,
 			"amount_cents", 1999 + (int)(i % 100), "currency", "EUR", "items",
-			(int)(i % 9) + 1, "note", "deliver to the back door"));
-		char *text = sl_check_alloc(json_dumps(data, JSON_COMPACT));
-		sl_event_set_data_text(ev, text, strlen(text));
-		free(text);
-		json_decref(data);
-		ev->received_ms = now;
-		b->chunk[b->chunk_len++] = ev;
+			(int)(i % 9) + 1, "note", "deliver to the back door")));
+		b->chunk[b->chunk_len++] = as_spooled(ev, i, now);
 	}
 }
 

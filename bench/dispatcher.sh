@@ -259,8 +259,8 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 | All of the dispatch | {fmt(r['total_instructions_per_event_b100'])} |
 | Payload encoding: `sl_payload_encode` inclusive (**encode_instructions_per_event_b100**) | {fmt(r['encode_instructions_per_event_b100'])} |
 | Dispatch without the payload encoding (**instructions_per_event_b100**) | **{fmt(r['instructions_per_event_b100'])}** |
-| — of which `sl_event_size` (once an event: walks the JSON data, no encoding) | {fmt(r['event_size_instructions_per_event_b100'])} |
-| — of which `sl_event_unref` (releasing the events: their strings and JSON data) | {fmt(r['event_release_instructions_per_event_b100'])} |
+| — of which `sl_event_size` (once an event: attribute lengths and the data text's) | {fmt(r['event_size_instructions_per_event_b100'])} |
+| — of which `sl_event_unref` (releasing the events: the event, its attributes, its data text) | {fmt(r['event_release_instructions_per_event_b100'])} |
 | — the rest: offer, batcher, checkpoint, lanes, invoke result, commit, libevent, the stub | {fmt(r['other_instructions_per_event_b100'])} |
 | glibc `malloc_consolidate`, all callers, encoding included (overlaps the rows above) | {fmt(r['malloc_consolidate_instructions_per_event_b100'])} |
 

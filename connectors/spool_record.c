@@ -74,8 +74,8 @@ static struct sl_event *decode_one(json_t *ce, uint64_t seq, size_t index, size_
 		sl_event_set_data_text(ev, json_string_value(text), json_string_length(text));
 	json_decref(text);
 	char *position = sl_xasprintf("%" PRIu64 ".%zu/%zu", seq, index, count);
-	free(ev->position);
-	ev->position = position;
+	sl_event_set(ev, &ev->position, position);
+	free(position);
 	if (!ev->id)
 		ev->id = sl_spool_record_event_id(source_name, seq, index);
 	ev->received_ms = received_ms;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,22 @@ static const char *attr_value(const struct sl_event *ev, const struct string_att
 	return *(char *const *)((const char *)ev + a->offset);
 }
 
+/* What partition and position point at until set: not freed. */
+static char no_string[] = "";
+
+/* A string field that has an allocation of its own (not the shared `strings`, not no_string). */
+static bool owned(const struct sl_event *ev, const char *p)
+{
+	return p && p != no_string &&
+	       !(ev->strings && p >= ev->strings && p < ev->strings + ev->strings_len);
+}
+
 struct sl_event *sl_event_new(void)
 {
 	struct sl_event *ev = sl_xcalloc(1, sizeof(*ev));
 	ev->refs = 1;
-	ev->partition = sl_xstrdup("");
-	ev->position = sl_xstrdup("");
+	ev->partition = no_string;
+	ev->position = no_string;
 	return ev;
 }
 
@@ -66,20 +77,26 @@ void sl_event_unref(struct sl_event *ev)
 	if (!ev || __atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	for (size_t i = 0; i < N_STRING_ATTRS; i++)
-		free(*attr_field(ev, &string_attrs[i]));
+		if (owned(ev, *attr_field(ev, &string_attrs[i])))
+			free(*attr_field(ev, &string_attrs[i]));
+	if (owned(ev, ev->partition))
+		free(ev->partition);
+	if (owned(ev, ev->position))
+		free(ev->position);
+	free(ev->strings);
 	json_decref(ev->extensions);
 	json_decref(ev->data);
 	free(ev->data_text);
 	free(ev->data_bytes);
-	free(ev->partition);
-	free(ev->position);
 	free(ev);
 }
 
-void sl_event_set(char **field, const char *value)
+void sl_event_set(struct sl_event *ev, char **field, const char *value)
 {
 	char *copy = sl_xstrdup(value);
-	free(*field);
+
+	if (owned(ev, *field))
+		free(*field);
 	*field = copy;
 }
 
@@ -195,8 +212,14 @@ static const struct string_attr *find_string_attr(const char *name)
 	return NULL;
 }
 
-static int decode_string_attr(struct sl_event *ev, const struct string_attr *a, json_t *v,
-			      char *err, size_t errlen)
+/* The string attributes of an event being decoded, borrowed from its JSON until packed. */
+struct found_strings {
+	const char *value[N_STRING_ATTRS];
+	size_t len[N_STRING_ATTRS];
+};
+
+static int decode_string_attr(struct found_strings *found, const struct string_attr *a,
+			      json_t *v, char *err, size_t errlen)
 {
 	if (json_is_null(v))
 		return 0;
@@ -204,8 +227,30 @@ static int decode_string_attr(struct sl_event *ev, const struct string_attr *a, 
 		set_err(err, errlen, "%s: expected a non-empty string", a->name);
 		return -EINVAL;
 	}
-	sl_event_set(attr_field(ev, a), json_string_value(v));
+	found->value[a - string_attrs] = json_string_value(v);
+	found->len[a - string_attrs] = strlen(json_string_value(v));
 	return 0;
+}
+
+/* Copy the found strings into one allocation the fields point into. */
+static void pack_strings(struct sl_event *ev, const struct found_strings *found)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < N_STRING_ATTRS; i++)
+		if (found->value[i])
+			total += found->len[i] + 1;
+	if (total == 0)
+		return;
+	char *p = ev->strings = sl_xmalloc(total);
+	ev->strings_len = total;
+	for (size_t i = 0; i < N_STRING_ATTRS; i++) {
+		if (!found->value[i])
+			continue;
+		memcpy(p, found->value[i], found->len[i] + 1);
+		*attr_field(ev, &string_attrs[i]) = p;
+		p += found->len[i] + 1;
+	}
 }
 
 static int decode_data_base64(struct sl_event *ev, json_t *v, char *err, size_t errlen)
@@ -245,13 +290,13 @@ static int decode_extension(struct sl_event *ev, const char *name, json_t *v, ch
 	return 0;
 }
 
-static int decode_member(struct sl_event *ev, const char *key, json_t *v, char *err,
-			 size_t errlen)
+static int decode_member(struct sl_event *ev, struct found_strings *found, const char *key,
+			 json_t *v, char *err, size_t errlen)
 {
 	const struct string_attr *a = find_string_attr(key);
 
 	if (a)
-		return decode_string_attr(ev, a, v, err, errlen);
+		return decode_string_attr(found, a, v, err, errlen);
 	if (strcmp(key, "specversion") == 0) {
 		if (json_is_string(v) && strcmp(json_string_value(v), "1.0") == 0)
 			return 0;
@@ -301,10 +346,12 @@ struct sl_event *sl_event_from_cloudevent(const json_t *obj, int allow_missing_i
 		return NULL;
 	}
 	struct sl_event *ev = sl_event_new();
+	struct found_strings found = { 0 };
 	json_object_foreach((json_t *)obj, key, v) {
-		if (decode_member(ev, key, v, err, errlen) < 0)
+		if (decode_member(ev, &found, key, v, err, errlen) < 0)
 			goto fail;
 	}
+	pack_strings(ev, &found);
 	if (check_required(ev, obj, allow_missing_id, err, errlen) < 0)
 		goto fail;
 	return ev;

@@ -18,8 +18,10 @@
  * can hold one in a batch, a retry and a dead-letter record at once. Counting is atomic, so an
  * event may be made on a connector thread and released on the core loop.
  *
- * Ownership: sl_event_new() returns one reference. Setters copy strings. sl_event_set_data_json()
- * steals the json_t reference (jansson's _new convention). sl_event_unref(NULL) is a no-op.
+ * Ownership: sl_event_new() returns one reference. Setters copy strings; change string fields
+ * only through sl_event_set (a decoded event's attributes share one allocation, `strings`, so the
+ * fields are not separately freeable). sl_event_set_data_json() steals the json_t reference
+ * (jansson's _new convention). sl_event_unref(NULL) is a no-op.
  */
 #ifndef SL_EVENT_H
 #define SL_EVENT_H
@@ -48,14 +50,17 @@ struct sl_event {
 	char *partition;             /* source partition, "" when the source has one */
 	char *position;              /* opaque source position */
 	int64_t received_ms;         /* Unix ms when the source accepted it (record age) */
+	char *strings;               /* the string attributes decoded together (one allocation the
+				      * fields above point into), or NULL */
+	size_t strings_len;
 };
 
 struct sl_event *sl_event_new(void);
 struct sl_event *sl_event_ref(struct sl_event *ev);
 void sl_event_unref(struct sl_event *ev);
 
-/* Replace a string attribute (copies value; NULL clears). */
-void sl_event_set(char **field, const char *value);
+/* Replace a string attribute of ev, field = &ev->member (copies value; NULL clears). */
+void sl_event_set(struct sl_event *ev, char **field, const char *value);
 /* Set JSON data, stealing `data`; clears any bytes. */
 void sl_event_set_data_json(struct sl_event *ev, json_t *data);
 /* Set binary data (copied); clears any JSON data. */

@@ -62,10 +62,10 @@ int sl_async_queue_submit(struct sl_source *queue, const char *payload, size_t l
 	json_t *doc = json_loadb(payload, len, JSON_DECODE_ANY, NULL);
 	char *source = sl_xasprintf("/sluice/sources/%s", queue->cfg->name);
 
-	sl_event_set(&ev->source, source);
-	sl_event_set(&ev->type, SL_ASYNC_EVENT_TYPE);
+	sl_event_set(ev, &ev->source, source);
+	sl_event_set(ev, &ev->type, SL_ASYNC_EVENT_TYPE);
 	if (doc) {
-		sl_event_set(&ev->datacontenttype, "application/json");
+		sl_event_set(ev, &ev->datacontenttype, "application/json");
 		sl_event_set_data_json(ev, doc);
 	} else {
 		sl_event_set_data_bytes(ev, payload, len);

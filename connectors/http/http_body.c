@@ -138,9 +138,9 @@ static struct sl_event *plain_event(const struct sl_source_config *cfg, const ch
 {
 	struct sl_event *ev = sl_event_new();
 	char *source = sl_xasprintf("/sluice/sources/%s", cfg->name);
-	sl_event_set(&ev->source, source);
-	sl_event_set(&ev->type, PLAIN_EVENT_TYPE);
-	sl_event_set(&ev->datacontenttype, type ? type : "application/json");
+	sl_event_set(ev, &ev->source, source);
+	sl_event_set(ev, &ev->type, PLAIN_EVENT_TYPE);
+	sl_event_set(ev, &ev->datacontenttype, type ? type : "application/json");
 	free(source);
 	return ev;
 }

@@ -56,11 +56,11 @@ static void fire(struct sl_source *src, int64_t when)
 	struct sl_event *ev = sl_event_new();
 	ev->id = id;
 	char *source = sl_xasprintf("/sluice/sources/%s", src->cfg->name);
-	sl_event_set(&ev->source, source);
+	sl_event_set(ev, &ev->source, source);
 	free(source);
-	sl_event_set(&ev->type, "sluice.schedule.tick");
-	sl_event_set(&ev->time, time_text);
-	sl_event_set(&ev->datacontenttype, "application/json");
+	sl_event_set(ev, &ev->type, "sluice.schedule.tick");
+	sl_event_set(ev, &ev->time, time_text);
+	sl_event_set(ev, &ev->datacontenttype, "application/json");
 	sl_event_set_data_json(ev, scheduled_event(src->cfg, id, when));
 	int rc = sl_source_spool_batch(src, &ev, 1, when * 1000, &seq);
 	if (rc < 0)

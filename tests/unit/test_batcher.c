@@ -22,9 +22,9 @@ static struct sl_event *mk_event(int n, size_t data_len)
 
 	memset(data, 'x', data_len);
 	snprintf(id, sizeof(id), "ev-%d", n);
-	sl_event_set(&ev->id, id);
-	sl_event_set(&ev->source, "test");
-	sl_event_set(&ev->type, "t");
+	sl_event_set(ev, &ev->id, id);
+	sl_event_set(ev, &ev->source, "test");
+	sl_event_set(ev, &ev->type, "t");
 	sl_event_set_data_json(ev, json_string(data));
 	free(data);
 	return ev;

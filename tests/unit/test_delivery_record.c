@@ -15,11 +15,11 @@
 static struct sl_event *mk_event(const char *id, const char *position, json_t *data)
 {
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, id);
-	sl_event_set(&ev->source, "/sluice/web");
-	sl_event_set(&ev->type, "com.example.order");
-	sl_event_set(&ev->partition, "p0");
-	sl_event_set(&ev->position, position);
+	sl_event_set(ev, &ev->id, id);
+	sl_event_set(ev, &ev->source, "/sluice/web");
+	sl_event_set(ev, &ev->type, "com.example.order");
+	sl_event_set(ev, &ev->partition, "p0");
+	sl_event_set(ev, &ev->position, position);
 	sl_event_set_data_json(ev, data);
 	return ev;
 }

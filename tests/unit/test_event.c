@@ -43,9 +43,9 @@ static void test_binary_data_round_trip(void **state)
 	(void)state;
 	const unsigned char bytes[] = { 0, 1, 2, 0xff, 'a' };
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, "b1");
-	sl_event_set(&ev->source, "/s");
-	sl_event_set(&ev->type, "t");
+	sl_event_set(ev, &ev->id, "b1");
+	sl_event_set(ev, &ev->source, "/s");
+	sl_event_set(ev, &ev->type, "t");
 	sl_event_set_data_bytes(ev, bytes, sizeof(bytes));
 	json_t *ce = sl_event_to_cloudevent(ev);
 	assert_string_equal(json_string_value(json_object_get(ce, "data_base64")), "AAEC/2E=");
@@ -127,7 +127,7 @@ static void test_refcount_and_size(void **state)
 {
 	(void)state;
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, "1");
+	sl_event_set(ev, &ev->id, "1");
 	sl_event_set_data_json(ev, json_pack("{s:s}", "k", "0123456789"));
 	size_t small = sl_event_size(ev);
 	sl_event_set_data_json(ev, json_pack("{s:s}", "k", "0123456789012345678901234567890123456789"));
@@ -163,6 +163,32 @@ static void test_size_of_json_data(void **state)
 	}
 }
 
+/* A decoded event's attributes share one allocation; changing one afterwards works, and the
+ * event frees cleanly (ASan checks both). */
+static void test_decoded_strings_packed(void **state)
+{
+	char err[128];
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "specversion", "1.0", "id", "a-1",
+				"source", "/s", "type", "t", "partitionkey", "k");
+	struct sl_event *ev = sl_event_from_cloudevent(obj, 0, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(ev);
+	assert_non_null(ev->strings);
+	assert_true(ev->id >= ev->strings && ev->id < ev->strings + ev->strings_len);
+	assert_true(ev->type >= ev->strings && ev->type < ev->strings + ev->strings_len);
+	assert_string_equal(ev->partitionkey, "k");
+	assert_string_equal(ev->partition, "");
+	sl_event_set(ev, &ev->id, "a-2");               /* was in the shared allocation */
+	sl_event_set(ev, &ev->position, "9");           /* was the static "" */
+	sl_event_set(ev, &ev->partitionkey, NULL);
+	assert_string_equal(ev->id, "a-2");
+	assert_string_equal(ev->source, "/s");
+	assert_null(ev->partitionkey);
+	json_decref(obj);
+	sl_event_unref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_missing_id_allowed_when_derived),
 		cmocka_unit_test(test_refcount_and_size),
 		cmocka_unit_test(test_size_of_json_data),
+		cmocka_unit_test(test_decoded_strings_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

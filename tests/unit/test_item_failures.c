@@ -20,10 +20,10 @@ static void make_batch(struct sl_event *evs[N])
 		char buf[16];
 		evs[i] = sl_event_new();
 		snprintf(buf, sizeof(buf), "e%d", i + 1);
-		sl_event_set(&evs[i]->id, buf);
+		sl_event_set(evs[i], &evs[i]->id, buf);
 		snprintf(buf, sizeof(buf), "%d", 11 + i);
-		sl_event_set(&evs[i]->position, buf);
-		sl_event_set(&evs[i]->partition, "orders-0");
+		sl_event_set(evs[i], &evs[i]->position, buf);
+		sl_event_set(evs[i], &evs[i]->partition, "orders-0");
 	}
 }
 
@@ -115,8 +115,8 @@ static void test_duplicate_ids_name_the_first(void **state)
 
 	(void)state;
 	make_batch(evs);
-	sl_event_set(&evs[1]->id, "dup");
-	sl_event_set(&evs[3]->id, "dup");
+	sl_event_set(evs[1], &evs[1]->id, "dup");
+	sl_event_set(evs[3], &evs[3]->id, "dup");
 	for (int i = 0; i < N; i++)
 		cevs[i] = evs[i];
 	assert_int_equal(sl_item_failures_parse(resp, strlen(resp), cevs, N, failed, NULL, 0),

@@ -15,12 +15,12 @@
 static struct sl_event *mk_event(const char *id, json_t *data)
 {
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, id);
-	sl_event_set(&ev->source, "/sluice/test");
-	sl_event_set(&ev->type, "com.example.test");
-	sl_event_set(&ev->partitionkey, "k1");
-	sl_event_set(&ev->partition, "p0");
-	sl_event_set(&ev->position, "17");
+	sl_event_set(ev, &ev->id, id);
+	sl_event_set(ev, &ev->source, "/sluice/test");
+	sl_event_set(ev, &ev->type, "com.example.test");
+	sl_event_set(ev, &ev->partitionkey, "k1");
+	sl_event_set(ev, &ev->partition, "p0");
+	sl_event_set(ev, &ev->position, "17");
 	if (data)
 		sl_event_set_data_json(ev, data);
 	return ev;

@@ -15,9 +15,9 @@
 static struct sl_event *mk_event(const char *id)
 {
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, id);
-	sl_event_set(&ev->source, "/t");
-	sl_event_set(&ev->type, "t");
+	sl_event_set(ev, &ev->id, id);
+	sl_event_set(ev, &ev->source, "/t");
+	sl_event_set(ev, &ev->type, "t");
 	return ev;
 }
 

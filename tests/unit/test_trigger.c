@@ -258,14 +258,14 @@ static void offer(struct fixture *fx, const char *partition, int pos, const char
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%d", pos);
-	sl_event_set(&ev->position, buf);
-	sl_event_set(&ev->partition, partition);
-	sl_event_set(&ev->source, "/sluice/web");
-	sl_event_set(&ev->type, "com.example.test");
+	sl_event_set(ev, &ev->position, buf);
+	sl_event_set(ev, &ev->partition, partition);
+	sl_event_set(ev, &ev->source, "/sluice/web");
+	sl_event_set(ev, &ev->type, "com.example.test");
 	char *id = sl_event_id_from_position("web", partition, buf);
-	sl_event_set(&ev->id, id);
+	sl_event_set(ev, &ev->id, id);
 	free(id);
-	sl_event_set(&ev->partitionkey, key);
+	sl_event_set(ev, &ev->partitionkey, key);
 	sl_event_set_data_json(ev, json_pack("{s:s, s:i}", "text", text, "n", pos));
 	assert_int_equal(sl_trigger_offer(fx->t, ev), 0);
 }
@@ -676,10 +676,10 @@ static void test_aws_schedule_payload(void **state)
 	fx->tcfg.batch_size = 1;
 	start(fx);
 	struct sl_event *ev = sl_event_new();
-	sl_event_set(&ev->id, "tick-1");
-	sl_event_set(&ev->source, "/sluice/hourly");
-	sl_event_set(&ev->type, "aws.events.scheduled");
-	sl_event_set(&ev->position, "1");
+	sl_event_set(ev, &ev->id, "tick-1");
+	sl_event_set(ev, &ev->source, "/sluice/hourly");
+	sl_event_set(ev, &ev->type, "aws.events.scheduled");
+	sl_event_set(ev, &ev->position, "1");
 	sl_event_set_data_json(ev, json_loads(scheduled, 0, NULL));
 	assert_int_equal(sl_trigger_offer(fx->t, ev), 0);
 	want_done = 1;

@@ -338,11 +338,11 @@ static void test_oversized_event(void **state)
 	th_start(h);
 	th_offer(h, 0, 1, NULL);
 	struct sl_event *big = sl_event_new();
-	sl_event_set(&big->id, "big");
-	sl_event_set(&big->source, "/test");
-	sl_event_set(&big->type, "t");
-	sl_event_set(&big->partition, "p0");
-	sl_event_set(&big->position, "2");
+	sl_event_set(big, &big->id, "big");
+	sl_event_set(big, &big->source, "/test");
+	sl_event_set(big, &big->type, "t");
+	sl_event_set(big, &big->partition, "p0");
+	sl_event_set(big, &big->position, "2");
 	char text[512];
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';

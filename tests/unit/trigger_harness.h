@@ -206,14 +206,14 @@ static inline void th_offer_aged(struct th *h, int part, uint64_t n, const char 
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "e%llu", (unsigned long long)n);
-	sl_event_set(&ev->id, buf);
-	sl_event_set(&ev->source, "/test");
-	sl_event_set(&ev->type, "t");
+	sl_event_set(ev, &ev->id, buf);
+	sl_event_set(ev, &ev->source, "/test");
+	sl_event_set(ev, &ev->type, "t");
 	snprintf(buf, sizeof(buf), "p%d", part);
-	sl_event_set(&ev->partition, buf);
+	sl_event_set(ev, &ev->partition, buf);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n);
-	sl_event_set(&ev->position, buf);
-	sl_event_set(&ev->partitionkey, key);
+	sl_event_set(ev, &ev->position, buf);
+	sl_event_set(ev, &ev->partitionkey, key);
 	sl_event_set_data_json(ev, json_pack("{s:I}", "n", (json_int_t)n));
 	ev->received_ms = sl_wall_ms() - age_ms;
 	assert_int_equal(sl_trigger_offer(h->t, ev), 0);
