@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dispatcher/dest_http.c"
+#include "tests/unit/log_capture.h"
 #include "core/loop.h"
 
 #include <event2/buffer.h>
@@ -146,6 +147,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	capture_abandon();
 	struct fixture *fx = *state;
 
 	if (fx->http)
@@ -319,32 +321,6 @@ static void test_no_answer_times_out(void **state)
 	sl_dest_http_ops.destroy(h);
 }
 
-/* stderr into a memory file while a test looks at the log. */
-static int saved_stderr = -1;
-
-static int capture_begin(void)
-{
-	int fd = memfd_create("log", 0);
-
-	assert_true(fd >= 0);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	return fd;
-}
-
-static char *capture_end(int fd)
-{
-	static char text[8192];
-	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
-
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	close(fd);
-	assert_true(n >= 0);
-	text[n] = '\0';
-	return text;
-}
-
 static int count(const char *text, const char *needle)
 {
 	int n = 0;
@@ -361,7 +337,7 @@ static void test_server_comes_back_logged_once(void **state)
 	char warn[128], info[128];
 
 	sl_log_configure(SL_LOG_INFO, false);
-	int fd = capture_begin();
+	capture_begin();
 	fx->answer = 503;
 	assert_int_equal(deliver_wait(fx, h, 0), -EPROTO);
 	assert_int_equal(deliver_wait(fx, h, 1), -EPROTO);
@@ -373,7 +349,7 @@ static void test_server_comes_back_logged_once(void **state)
 	assert_int_equal(deliver_wait(fx, h, 5), -ECONNREFUSED);
 	server_start(fx, fx->port);
 	assert_int_equal(deliver_wait(fx, h, 6), 0);
-	char *log = capture_end(fd);
+	char *log = capture_end();
 
 	snprintf(warn, sizeof(warn), "WARN  destination:hook POST %s: ", fx->url);
 	snprintf(info, sizeof(info), "INFO  destination:hook POST %s works again\n", fx->url);
