@@ -1,6 +1,7 @@
 /* `sluice status [--listen HOST:PORT] [--json]`: the state of a running daemon's triggers
  * (GET /status), one block per trigger: its counters, last error, and per partition the
- * committed position and the batches in flight. --json prints the document as it came. */
+ * committed position and the batches in flight, and the source's lag as the trigger's feed sees
+ * it (events at the source not yet taken, per partition). --json prints the document as it came. */
 #include "cli/cli.h"
 
 #include "core/mem.h"
@@ -85,6 +86,32 @@ static void print_partition(const json_t *p)
 		       str(b, "last_error", ""));
 }
 
+/* The feed's view of the source: "lag" (null while unknown), "last_error", and per partition
+ * its "name", "lag" and the source's own detail. */
+static void print_source(const json_t *src)
+{
+	size_t i;
+	const json_t *p, *lag = json_object_get(src, "lag");
+
+	if (!src)
+		return;
+	if (json_is_integer(lag))
+		printf("  source lag: %lld (%s)\n", (long long)json_integer_value(lag),
+		       str(src, "kind", "?"));
+	else
+		printf("  source lag: unknown (%s)\n", str(src, "kind", "?"));
+	if (json_is_string(json_object_get(src, "last_error")))
+		printf("  source error: %s\n", str(src, "last_error", ""));
+	json_array_foreach(json_object_get(src, "partitions"), i, p) {
+		lag = json_object_get(p, "lag");
+		if (json_is_integer(lag))
+			printf("    %s: lag %lld\n", str(p, "name", "?"),
+			       (long long)json_integer_value(lag));
+		else
+			printf("    %s: lag unknown\n", str(p, "name", "?"));
+	}
+}
+
 static void print_trigger(const json_t *t)
 {
 	const json_t *c = json_object_get(t, "counters");
@@ -105,6 +132,7 @@ static void print_trigger(const json_t *t)
 	       (long long)num(c, "bisections"), (long long)num(c, "partial_responses"));
 	if (json_is_string(json_object_get(t, "last_error")))
 		printf("  last error: %s\n", str(t, "last_error", ""));
+	print_source(json_object_get(t, "source"));
 	json_array_foreach(json_object_get(t, "partitions"), i, p)
 		print_partition(p);
 }

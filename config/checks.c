@@ -146,8 +146,9 @@ static void link_format(struct sl_decode *dc, const char *path, const json_t *ob
 	const json_t *bs = json_object_get(obj, "batch_size");
 
 	if (!fmt)
-		t->payload_format = kind == SL_SOURCE_SCHEDULE ? SL_PAYLOAD_AWS
-							       : SL_PAYLOAD_CLOUDEVENTS;
+		t->payload_format = kind == SL_SOURCE_HTTP ? SL_PAYLOAD_CLOUDEVENTS : SL_PAYLOAD_AWS;
+	if (!bs && (kind == SL_SOURCE_KAFKA || kind == SL_SOURCE_REDIS_STREAM))
+		t->batch_size = 100;
 	if (kind == SL_SOURCE_HTTP && is_string(fmt, "aws")) {
 		char *sub = sl_path_key(path, "payload_format");
 		sl_diag_add(dc->diag, sub, "the http source has no AWS event shape; use "
@@ -222,15 +223,51 @@ static void link_start(struct sl_decode *dc, const char *path, struct sl_trigger
 	}
 }
 
+static bool has_groups(int kind)
+{
+	return kind == SL_SOURCE_KAFKA || kind == SL_SOURCE_REDIS_STREAM;
+}
+
+/* consumer_group: only where the source has groups, default "sluice-<trigger>", and not shared
+ * by two triggers of one source (they would split its events between them). Triggers are linked
+ * in file order, so each compares itself with those before it, whose defaults are settled. */
+static void link_group(struct sl_decode *dc, const char *path, struct sl_trigger_config *t,
+		       int kind)
+{
+	char *sub = sl_path_key(path, "consumer_group");
+
+	if (!has_groups(kind)) {
+		if (t->consumer_group && kind >= 0)
+			sl_diag_add(dc->diag, sub, "expected only on triggers of kafka and "
+				    "redis_stream sources (this source is %s)",
+				    sl_source_kinds[kind].name);
+		free(sub);
+		return;
+	}
+	if (!t->consumer_group)
+		t->consumer_group = sl_xasprintf("sluice-%s", t->name);
+	for (size_t i = 0; i < dc->cfg->n_triggers && &dc->cfg->triggers[i] != t; i++) {
+		const struct sl_trigger_config *o = &dc->cfg->triggers[i];
+		if (o->source && o->consumer_group && strcmp(o->source, t->source) == 0 &&
+		    strcmp(o->consumer_group, t->consumer_group) == 0)
+			sl_diag_add(dc->diag, sub, "expected a group no other trigger of source "
+				    "\"%s\" uses (trigger %s is in \"%s\")", t->source, o->name,
+				    o->consumer_group);
+	}
+	free(sub);
+}
+
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry)
 {
 	struct sl_trigger_config *t = entry;
 	const struct sl_source_config *src = t->source ?
 		sl_section_find(&sl_section_sources, dc->cfg, t->source) : NULL;
+	int kind = src ? (int)src->kind : -1;
 
-	link_format(dc, path, obj, t, src ? (int)src->kind : -1);
+	link_format(dc, path, obj, t, kind);
 	link_retry(dc, path, obj, t);
 	link_start(dc, path, t);
+	link_group(dc, path, t, kind);
 }
 
 void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry)

@@ -2,7 +2,8 @@
  *
  * The file has five sections besides a few daemon settings:
  *   "functions":    name -> how to run it (code dir, runtime, handler, memory, timeout, ...)
- *   "sources":      name -> where events come from ("kind": "http" | "schedule", kind settings)
+ *   "sources":      name -> where events come from ("kind": "http" | "schedule" | "kafka" |
+ *                   "redis_stream" | "redis_queue", kind settings)
  *   "triggers":     name -> source -> function, with batching and retry settings
  *   "destinations": name -> where failure records go ("kind": "file")
  * Every key is described by a property table (config/props.h); unknown keys, wrong types and
@@ -76,7 +77,12 @@ struct sl_function_config {
 				   * <state_dir>/dead-letter/async.<name>.jsonl */
 };
 
-enum sl_source_kind { SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE };
+/* Push kinds (http, schedule) spool what they accept; pull kinds (kafka, redis_stream,
+ * redis_queue) keep events at the source until they are committed there. */
+enum sl_source_kind {
+	SL_SOURCE_HTTP = 0, SL_SOURCE_SCHEDULE, SL_SOURCE_KAFKA, SL_SOURCE_REDIS_STREAM,
+	SL_SOURCE_REDIS_QUEUE
+};
 
 struct sl_source_config {
 	char *name;
@@ -87,6 +93,27 @@ struct sl_source_config {
 	char *expression;         /* "rate(5 minutes)" or "cron(0 12 * * ? *)" */
 	json_t *detail;           /* EventBridge "detail" object for scheduled events; default {}.
 				   * The config owns this reference (a deep copy of the file's). */
+	/* kafka */
+	char *brokers;            /* bootstrap.servers, "HOST:PORT[,HOST:PORT...]" */
+	char **topics;            /* NULL-terminated; a name starting with ^ is a regex */
+	char **properties;        /* NULL-terminated "key=value" librdkafka consumer properties,
+				   * or NULL */
+	char *event_source_arn;   /* aws payload: set = MSK shape (eventSource aws:kafka with
+				   * this eventSourceArn), NULL = SelfManagedKafka */
+	/* redis_stream, redis_queue */
+	char *address;            /* "HOST:PORT", default "127.0.0.1:6379" */
+	char *password;           /* AUTH, or NULL */
+	/* redis_stream */
+	char **streams;           /* NULL-terminated stream keys, each a shard */
+	char *partition_key_field; /* entry field whose value is the partition key, or NULL: the
+				    * stream name */
+	int claim_idle_ms;        /* pending entries of other consumers idle this long are claimed,
+				   * 1000..86400000, default 60000 */
+	/* redis_queue */
+	char *queue;              /* list key producers LPUSH to */
+	int visibility_timeout_s; /* 1..43200, default 30 */
+	int max_receive_count;    /* 0 (no limit) or 1..1000, default 10: a message received more
+				   * often goes to the trigger's on_failure destination */
 };
 
 enum sl_destination_kind {
@@ -125,9 +152,10 @@ struct sl_trigger_config {
 	char *function;           /* name in functions */
 	bool enabled;             /* default true */
 	enum sl_payload_format payload_format; /* default: aws where the source kind has an AWS
-						* shape (schedule), cloudevents otherwise (http) */
-	int batch_size;           /* 1..10000, default 10; must be 1 (and defaults to 1) for an aws
-				   * payload on a schedule source */
+						* shape (all but http), cloudevents otherwise */
+	int batch_size;           /* 1..10000, default 100 for kafka and redis_stream sources, else
+				   * 10; must be 1 (and defaults to 1) for an aws payload on a
+				   * schedule source */
 	int max_batching_window_ms; /* 0..300000, default 500 */
 	uint64_t max_batch_bytes; /* 1..6291456, default 6291456 */
 	int max_retry_attempts;   /* -1..10000, default 2; retries after the first attempt; -1 =
@@ -153,6 +181,8 @@ struct sl_trigger_config {
 	char *on_failure;         /* destination name, or NULL for the default dead-letter file
 				   * <state_dir>/dead-letter/<trigger>.jsonl */
 	char *on_success;         /* destination name for success records, or NULL: none */
+	char *consumer_group;     /* kafka, redis_stream: the group this trigger consumes in, default
+				   * "sluice-<trigger>"; nodes with the same group share the work */
 	bool invocation_records;  /* internal (no config key): records in Lambda's asynchronous
 				   * invocation shape, for a function's async queue */
 	json_t *filters;          /* array of 1..5 event filter patterns (any may match), or NULL:

@@ -157,6 +157,10 @@ void sl_check_timestamp(struct sl_decode *dc, const char *path, const json_t *va
 void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *value);
 /* A trigger's filters: each a valid event filter pattern (dispatcher/filter.h). */
 void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *value);
+/* kafka sources: topic names (or ^regexes) and properties Sluice owns. */
+void sl_check_kafka_topics(struct sl_decode *dc, const char *path, const json_t *value);
+void sl_check_kafka_properties(struct sl_decode *dc, const char *path, const json_t *value);
+extern const char *const sl_kafka_reserved_properties[];
 void sl_check_schedule(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);

@@ -17,7 +17,8 @@
 #define DST(field) offsetof(struct sl_destination_config, field)
 
 _Static_assert(SL_PAYLOAD_AWS == 0 && SL_PAYLOAD_CLOUDEVENTS == 1, "payload_formats order");
-_Static_assert(SL_SOURCE_HTTP == 0 && SL_SOURCE_SCHEDULE == 1, "sl_source_kinds order");
+_Static_assert(SL_SOURCE_HTTP == 0 && SL_SOURCE_SCHEDULE == 1 && SL_SOURCE_KAFKA == 2 &&
+	       SL_SOURCE_REDIS_STREAM == 3 && SL_SOURCE_REDIS_QUEUE == 4, "sl_source_kinds order");
 _Static_assert(SL_DEST_FILE == 0 && SL_DEST_HTTP == 1 && SL_DEST_REDIS == 2 &&
 	       SL_DEST_KAFKA == 3 && SL_DEST_MQTT == 4 && SL_DEST_FUNCTION == 5,
 	       "sl_destination_kinds order");
@@ -41,13 +42,15 @@ const struct sl_prop sl_props_trigger[] = {
 	{ .name = "enabled", .type = SL_PROP_BOOL, .def = "true", .offset = TR(enabled),
 	  .help = "A disabled trigger consumes nothing; its source keeps the events." },
 	{ .name = "payload_format", .type = SL_PROP_ENUM, .values = payload_formats,
-	  .def_doc = "`aws` for schedule sources, `cloudevents` for http sources",
+	  .def_doc = "`cloudevents` for http sources, `aws` for the others",
 	  .offset = TR(payload_format),
 	  .help = "How a batch reaches the function: `aws` is the event shape AWS sends for the "
-		  "source kind (EventBridge scheduled event for schedule sources; http sources "
-		  "have none), `cloudevents` a CloudEvents 1.0 JSON batch." },
+		  "source kind (schedule: EventBridge scheduled event; kafka: the self-managed or "
+		  "MSK Kafka event; redis_stream: the Kinesis event; redis_queue: the SQS event; "
+		  "http sources have none), `cloudevents` a CloudEvents 1.0 JSON batch." },
 	{ .name = "batch_size", .type = SL_PROP_INT, .def = "10",
-	  .def_doc = "`10` (`1` for aws-format triggers on schedule sources)", .min = 1,
+	  .def_doc = "`100` for kafka and redis_stream sources, else `10` (`1` for aws-format "
+		     "triggers on schedule sources)", .min = 1,
 	  .max = 10000, .offset = TR(batch_size),
 	  .help = "Most events in one invocation. An aws-format trigger on a schedule source "
 		  "delivers one EventBridge event per invocation and needs 1." },
@@ -103,6 +106,11 @@ const struct sl_prop sl_props_trigger[] = {
 	  .offset = TR(starting_position_timestamp), .check = sl_check_timestamp,
 	  .help = "ISO 8601 time such as `2026-11-24T10:00:00Z`; required with "
 		  "`at_timestamp`, allowed only with it." },
+	{ .name = "consumer_group", .type = SL_PROP_STRING, .min = 1, .max = 200,
+	  .def_doc = "`sluice-<trigger>`", .offset = TR(consumer_group),
+	  .help = "kafka and redis_stream sources: the consumer group this trigger reads in. "
+		  "Sluice nodes with the same group share the partitions or streams; two triggers "
+		  "on one source need different groups." },
 	{ .name = "max_pending_events", .type = SL_PROP_BYTES, .def = "20000", .min = 100,
 	  .max = 10000000, .offset = TR(max_pending_events),
 	  .help = "Events taken from the source and not yet committed, at most; when reached "
@@ -146,12 +154,89 @@ static const struct sl_prop schedule_props[] = {
 	{ .name = NULL }
 };
 
+static const struct sl_prop kafka_props[] = {
+	{ .name = "brokers", .type = SL_PROP_STRING, .flags = SL_PROP_REQUIRED, .min = 1,
+	  .offset = SRC(brokers),
+	  .help = "Bootstrap servers, `HOST:PORT[,HOST:PORT...]`." },
+	{ .name = "topics", .type = SL_PROP_STRING_LIST, .flags = SL_PROP_REQUIRED, .min = 1,
+	  .max = 100, .offset = SRC(topics), .check = sl_check_kafka_topics,
+	  .help = "Topics to consume; a name starting with `^` is a regular expression matched "
+		  "against every topic of the cluster (new matches are picked up)." },
+	{ .name = "properties", .type = SL_PROP_STRING_MAP, .offset = SRC(properties),
+	  .reserved = sl_kafka_reserved_properties, .check = sl_check_kafka_properties,
+	  .help = "librdkafka consumer properties passed through (security.protocol, sasl.*, "
+		  "ssl.*, fetch.*, session.timeout.ms, ...); librdkafka checks them when the "
+		  "trigger starts. Sluice owns group.id, enable.auto.commit, "
+		  "enable.auto.offset.store and auto.offset.reset (see consumer_group and "
+		  "starting_position)." },
+	{ .name = "event_source_arn", .type = SL_PROP_STRING, .min = 1,
+	  .offset = SRC(event_source_arn),
+	  .help = "aws payloads: when set, events have the Amazon MSK shape (`eventSource` "
+		  "`aws:kafka` and this `eventSourceArn`); otherwise the self-managed Kafka shape "
+		  "(`SelfManagedKafka`)." },
+	{ .name = NULL }
+};
+
+#define REDIS_SOURCE_ROWS \
+	{ .name = "address", .type = SL_PROP_STRING, .def = "\"127.0.0.1:6379\"", \
+	  .offset = SRC(address), .check = sl_check_listen, \
+	  .help = "Redis server as HOST:PORT." }, \
+	{ .name = "password", .type = SL_PROP_STRING, .offset = SRC(password), \
+	  .help = "Sent with AUTH after connecting." }
+
+static const struct sl_prop redis_stream_props[] = {
+	REDIS_SOURCE_ROWS,
+	{ .name = "streams", .type = SL_PROP_STRING_LIST, .flags = SL_PROP_REQUIRED, .min = 1,
+	  .max = 1000, .offset = SRC(streams),
+	  .help = "Stream keys to consume; each is one shard (partition), read in order. A "
+		  "missing stream is created empty (with the group)." },
+	{ .name = "partition_key_field", .type = SL_PROP_STRING, .min = 1,
+	  .offset = SRC(partition_key_field),
+	  .def_doc = "none: the stream name",
+	  .help = "Entry field whose value is the event's partition key (Kinesis "
+		  "`partitionKey`; with parallelization_factor, entries with the same key keep "
+		  "their order)." },
+	{ .name = "claim_idle_ms", .type = SL_PROP_INT, .def = "60000", .min = 1000,
+	  .max = 86400000, .offset = SRC(claim_idle_ms),
+	  .help = "Entries another consumer of the group read but did not acknowledge for this "
+		  "long are claimed (XAUTOCLAIM) and delivered again: how a node takes over the "
+		  "work of one that died." },
+	{ .name = NULL }
+};
+
+static const struct sl_prop redis_queue_props[] = {
+	REDIS_SOURCE_ROWS,
+	{ .name = "queue", .type = SL_PROP_STRING, .flags = SL_PROP_REQUIRED, .min = 1,
+	  .offset = SRC(queue),
+	  .help = "List key producers LPUSH messages to; Sluice takes them from the other end." },
+	{ .name = "visibility_timeout_s", .type = SL_PROP_INT, .def = "30", .min = 1,
+	  .max = 43200, .offset = SRC(visibility_timeout_s),
+	  .help = "A message received and neither deleted nor finished this long returns to the "
+		  "queue and is received again (by any node). Like SQS, set it to at least six "
+		  "times the function's timeout." },
+	{ .name = "max_receive_count", .type = SL_PROP_INT, .def = "10", .min = 0, .max = 1000,
+	  .offset = SRC(max_receive_count),
+	  .help = "A message received more often than this (it came back after the visibility "
+		  "timeout each time) goes to the trigger's on_failure destination instead of "
+		  "the function; 0 sets no limit." },
+	{ .name = NULL }
+};
+
 const struct sl_kind sl_source_kinds[] = {
 	{ .name = "http", .props = http_props,
 	  .help = "Events received as HTTP requests; each request is written to the spool "
 		  "before it is answered." },
 	{ .name = "schedule", .props = schedule_props,
 	  .help = "Events fired by a rate or cron expression, like EventBridge schedules." },
+	{ .name = "kafka", .props = kafka_props,
+	  .help = "Records of Kafka topics, read in a consumer group; offsets are committed "
+		  "once the records up to them are done." },
+	{ .name = "redis_stream", .props = redis_stream_props,
+	  .help = "Entries of Redis streams (Kinesis-like), read in a consumer group; an entry is "
+		  "acknowledged (XACK) once it and those before it are done." },
+	{ .name = "redis_queue", .props = redis_queue_props,
+	  .help = "Messages of a Redis list used as a queue (SQS-like): received into a "
+		  "per-consumer in-flight list, deleted once done." },
 	{ .name = NULL }
 };
 

@@ -2,20 +2,17 @@
 #include "connectors/connector.h"
 
 #include "config/config.h"
+#include "connectors/spool_feed.h"
 #include "connectors/spool_record.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/spool.h"
+#include "dispatcher/payload.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const kind_names[] = {
-	[SL_SOURCE_HTTP] = "http",
-	[SL_SOURCE_SCHEDULE] = "schedule",
-};
 
 /* Syncer thread: wake the loop; the watermark itself is read there from the spool. */
 static void spool_durable(void *arg, uint64_t durable_seq)
@@ -40,11 +37,31 @@ static void durable_on_loop(evutil_socket_t fd, short what, void *arg)
 		src->on_durable(src, durable);
 }
 
+static int open_spool(struct sl_source *src, const char *state_dir, uint64_t max_bytes,
+		      uint64_t segment_bytes)
+{
+	char *dir = sl_xasprintf("%s/spool/%s", state_dir, src->cfg->name);
+	struct sl_spool_options opts = {
+		.dir = dir, .name = src->cfg->name, .max_bytes = max_bytes,
+		.segment_bytes = segment_bytes,
+		.on_durable = spool_durable, .on_durable_arg = src,
+	};
+	int rc = sl_spool_open(&opts, &src->spool);
+
+	free(dir);
+	if (rc < 0) {
+		sl_error(src->tag, "cannot open spool under %s: %s", state_dir, strerror(-rc));
+		return rc;
+	}
+	src->durable_seq = sl_spool_durable(src->spool);
+	return 0;
+}
+
 int sl_source_open(struct event_base *base, const struct sl_source_config *cfg,
 		   const char *state_dir, uint64_t spool_max_bytes, uint64_t spool_segment_bytes,
 		   struct sl_source **out)
 {
-	const struct sl_connector_ops *ops = sl_connector_find(kind_names[cfg->kind]);
+	const struct sl_connector_ops *ops = sl_connector_find(sl_source_kind_name(cfg->kind));
 	if (!ops)
 		return -ENOTSUP;
 
@@ -54,21 +71,10 @@ int sl_source_open(struct event_base *base, const struct sl_source_config *cfg,
 	src->base = base;
 	src->tag = sl_xasprintf("source:%s", cfg->name);
 	src->durable_ev = sl_check_alloc(event_new(base, -1, 0, durable_on_loop, src));
-
-	char *dir = sl_xasprintf("%s/spool/%s", state_dir, cfg->name);
-	struct sl_spool_options opts = {
-		.dir = dir, .name = cfg->name, .max_bytes = spool_max_bytes,
-		.segment_bytes = spool_segment_bytes,
-		.on_durable = spool_durable, .on_durable_arg = src,
-	};
-	int rc = sl_spool_open(&opts, &src->spool);
-	free(dir);
-	if (rc < 0) {
-		sl_error(src->tag, "cannot open spool under %s: %s", state_dir, strerror(-rc));
-		goto fail;
-	}
-	src->durable_seq = sl_spool_durable(src->spool);
-	rc = ops->create(src);
+	int rc = ops->open_feed ? 0 : open_spool(src, state_dir, spool_max_bytes,
+						 spool_segment_bytes);
+	if (rc == 0)
+		rc = ops->create(src);
 	if (rc < 0)
 		goto fail;
 	*out = src;
@@ -90,6 +96,20 @@ void sl_source_close(struct sl_source *src)
 	event_free(src->durable_ev);
 	free(src->tag);
 	free(src);
+}
+
+int sl_feed_open(struct sl_source *src, const struct sl_feed_params *params,
+		 struct sl_feed **out)
+{
+	if (src->ops->open_feed)
+		return src->ops->open_feed(src, params, out);
+	return sl_spool_feed_new(src, params->trigger->name, out);
+}
+
+void sl_feed_free(struct sl_feed *feed)
+{
+	if (feed)
+		feed->ops->free(feed);
 }
 
 int sl_source_spool_batch(struct sl_source *src, struct sl_event *const *events, size_t n,

@@ -1,6 +1,8 @@
 /* Spool feed: spool reader -> trigger, with commit and backpressure; see spool_feed.h. */
 #include "connectors/spool_feed.h"
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "connectors/connector.h"
 #include "connectors/spool_record.h"
@@ -16,6 +18,7 @@
 #include <string.h>
 
 struct sl_spool_feed {
+	struct sl_feed base;
 	struct sl_source *src;
 	struct sl_spool_reader *reader;
 	struct sl_trigger *trigger;
@@ -27,7 +30,11 @@ struct sl_spool_feed {
 	int stopped;
 };
 
-int sl_spool_feed_new(struct sl_source *src, const char *reader_name, struct sl_spool_feed **out)
+static const struct sl_feed_ops spool_feed_ops;
+static void feed_commit(void *ctx, const struct sl_event *ev);
+static void feed_resume(void *ctx);
+
+int sl_spool_feed_new(struct sl_source *src, const char *reader_name, struct sl_feed **out)
 {
 	struct sl_spool_feed *feed = sl_xcalloc(1, sizeof(*feed));
 	int rc = sl_spool_reader_open(src->spool, reader_name, &feed->reader);
@@ -37,7 +44,14 @@ int sl_spool_feed_new(struct sl_source *src, const char *reader_name, struct sl_
 	}
 	feed->src = src;
 	feed->committed = sl_spool_committed(feed->reader);
-	*out = feed;
+	feed->base.ops = &spool_feed_ops;
+	feed->base.src = (struct sl_trigger_source){
+		.ctx = feed,
+		.ordered = false,  /* each spooled request stands alone, like a queue message */
+		.commit = feed_commit,
+		.resume = feed_resume,
+	};
+	*out = &feed->base;
 	return 0;
 }
 
@@ -90,7 +104,7 @@ static int read_record(struct sl_spool_feed *feed)
 	}
 }
 
-void sl_spool_feed_pump(struct sl_spool_feed *feed)
+static void pump(struct sl_spool_feed *feed)
 {
 	while (feed->trigger && !feed->paused && !feed->stopped) {
 		if (feed->record && offer_record(feed) < 0)
@@ -133,33 +147,51 @@ static void feed_resume(void *ctx)
 	if (!feed->paused || feed->stopped)
 		return;
 	feed->paused = 0;
-	sl_spool_feed_pump(feed);
+	pump(feed);
 }
 
-void sl_spool_feed_callbacks(struct sl_spool_feed *feed, struct sl_trigger_source *out)
+static void feed_attach(struct sl_feed *base, struct sl_trigger *trigger)
 {
-	out->ctx = feed;
-	out->ordered = false;      /* each spooled request stands alone, like a queue message */
-	out->commit = feed_commit;
-	out->resume = feed_resume;
-}
+	struct sl_spool_feed *feed = (struct sl_spool_feed *)base;
 
-void sl_spool_feed_attach(struct sl_spool_feed *feed, struct sl_trigger *trigger)
-{
 	feed->trigger = trigger;
-	sl_spool_feed_pump(feed);
+	pump(feed);
 }
 
-void sl_spool_feed_stop(struct sl_spool_feed *feed)
+static void feed_pump(struct sl_feed *base)
 {
-	feed->stopped = 1;
+	pump((struct sl_spool_feed *)base);
 }
 
-void sl_spool_feed_free(struct sl_spool_feed *feed)
+static void feed_stop(struct sl_feed *base)
 {
-	if (!feed)
-		return;
+	((struct sl_spool_feed *)base)->stopped = 1;
+}
+
+/* Lag: spool records durable and not yet committed by this trigger. */
+static json_t *feed_status(struct sl_feed *base)
+{
+	struct sl_spool_feed *feed = (struct sl_spool_feed *)base;
+	uint64_t durable = sl_spool_durable(feed->src->spool);
+
+	return json_pack("{s:s, s:I, s:I}", "kind", "spool", "lag",
+			 (json_int_t)(durable > feed->committed ? durable - feed->committed : 0),
+			 "committed_record", (json_int_t)feed->committed);
+}
+
+static void feed_free(struct sl_feed *base)
+{
+	struct sl_spool_feed *feed = (struct sl_spool_feed *)base;
+
 	release_record(feed);
 	sl_spool_reader_close(feed->reader);
 	free(feed);
 }
+
+static const struct sl_feed_ops spool_feed_ops = {
+	.attach = feed_attach,
+	.pump = feed_pump,
+	.stop = feed_stop,
+	.status = feed_status,
+	.free = feed_free,
+};

@@ -11,20 +11,12 @@
 #define SL_SPOOL_FEED_H
 
 struct sl_source;
-struct sl_trigger;
-struct sl_trigger_source;
-struct sl_spool_feed;
+struct sl_feed;
 
-/* Open a reader named `reader_name` on src's spool. The feed is idle until attached. */
-int sl_spool_feed_new(struct sl_source *src, const char *reader_name, struct sl_spool_feed **out);
-/* The callbacks to give sl_trigger_new (commit/resume land in this feed). */
-void sl_spool_feed_callbacks(struct sl_spool_feed *feed, struct sl_trigger_source *out);
-/* Start feeding `trigger`; reads whatever is already durable. */
-void sl_spool_feed_attach(struct sl_spool_feed *feed, struct sl_trigger *trigger);
-/* New durable records may be there: read and offer until the trigger is full. */
-void sl_spool_feed_pump(struct sl_spool_feed *feed);
-/* Stop offering (shutdown); what was not committed is redelivered next start. */
-void sl_spool_feed_stop(struct sl_spool_feed *feed);
-void sl_spool_feed_free(struct sl_spool_feed *feed);
+/* Open a reader named `reader_name` on src's spool. The feed (struct sl_feed, connector.h) is
+ * idle until attached; attach reads whatever is already durable, pump reads and offers new
+ * records until the trigger is full, stop ends offering (what was not committed is redelivered
+ * next start), status reports the records not yet read. */
+int sl_spool_feed_new(struct sl_source *src, const char *reader_name, struct sl_feed **out);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include "config/config.h"
 #include "connectors/connector.h"
-#include "connectors/spool_feed.h"
 #include "core/loop.h"
 #include "core/http_server.h"
 #include "core/log.h"
@@ -35,7 +34,7 @@
 struct daemon_trigger {
 	const struct sl_trigger_config *cfg;
 	struct sl_source *src;
-	struct sl_spool_feed *feed;
+	struct sl_feed *feed;
 	struct sl_trigger *trigger;
 	struct sl_destination *own_dlq;        /* default dead-letter file, when none named */
 	struct sl_destination_config own_dlq_cfg;
@@ -149,7 +148,8 @@ static void route_metrics(void *arg, struct evhttp_request *req, const char *res
 	}
 	for (size_t i = 0; i < d->n_sources; i++) {
 		sources[i].name = source_config(d, i)->name;
-		sources[i].spool_bytes = sl_spool_bytes(d->sources[i]->spool);
+		if (d->sources[i]->spool)
+			sources[i].spool_bytes = sl_spool_bytes(d->sources[i]->spool);
 	}
 	struct evbuffer *out = sl_check_alloc(evbuffer_new());
 	sl_metrics_render(out, triggers, n_triggers, sources, d->n_sources, d->executor);
@@ -161,7 +161,28 @@ static void route_metrics(void *arg, struct evhttp_request *req, const char *res
 	free(sources);
 }
 
-/* GET /status: every trigger's state (sl_trigger_status) and every source's spool. */
+/* One trigger's state (sl_trigger_status) with its feed's view of the source (lag). */
+static json_t *trigger_status(struct daemon_trigger *t)
+{
+	if (!t->trigger)
+		return json_pack("{s:s, s:s, s:s}", "name", t->cfg->name, "function",
+				 t->cfg->function, "state", "disabled");
+	json_t *status = sl_trigger_status(t->trigger);
+	json_object_set_new(status, "source", t->feed->ops->status(t->feed));
+	return status;
+}
+
+static json_t *source_status(struct sl_daemon *d, size_t i)
+{
+	json_t *status = json_pack("{s:s, s:s}", "name", source_config(d, i)->name, "kind",
+				   sl_source_kind_name(source_config(d, i)->kind));
+	if (d->sources[i]->spool)
+		json_object_set_new(status, "spool_bytes",
+				    json_integer((json_int_t)sl_spool_bytes(d->sources[i]->spool)));
+	return status;
+}
+
+/* GET /status: every trigger's state and every source's spool. */
 static void route_status(void *arg, struct evhttp_request *req, const char *rest)
 {
 	struct sl_daemon *d = arg;
@@ -169,17 +190,10 @@ static void route_status(void *arg, struct evhttp_request *req, const char *rest
 	json_t *sources = sl_check_alloc(json_array());
 	(void)rest;
 
-	for (size_t i = 0; i < d->n_triggers; i++) {
-		struct daemon_trigger *t = &d->triggers[i];
-		json_array_append_new(triggers, t->trigger ? sl_trigger_status(t->trigger) :
-				      json_pack("{s:s, s:s, s:s}", "name", t->cfg->name,
-						"function", t->cfg->function, "state", "disabled"));
-	}
+	for (size_t i = 0; i < d->n_triggers; i++)
+		json_array_append_new(triggers, trigger_status(&d->triggers[i]));
 	for (size_t i = 0; i < d->n_sources; i++)
-		json_array_append_new(sources, json_pack("{s:s, s:s, s:I}",
-			"name", source_config(d, i)->name,
-			"kind", sl_source_kind_name(source_config(d, i)->kind),
-			"spool_bytes", (json_int_t)sl_spool_bytes(d->sources[i]->spool)));
+		json_array_append_new(sources, source_status(d, i));
 	sl_http_reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "state",
 					       d->stopping ? "stopping" : "running",
 					       "triggers", triggers, "sources", sources));
@@ -192,7 +206,7 @@ static void source_durable(struct sl_source *src, uint64_t durable_seq)
 	(void)durable_seq;
 	for (size_t i = 0; i < d->n_triggers; i++)
 		if (d->triggers[i].src == src && d->triggers[i].feed)
-			sl_spool_feed_pump(d->triggers[i].feed);
+			d->triggers[i].feed->ops->pump(d->triggers[i].feed);
 }
 
 static int open_sources(struct sl_daemon *d)
@@ -265,12 +279,16 @@ static int open_trigger(struct sl_daemon *d, struct daemon_trigger *t)
 	}
 	if (t->cfg->on_success)
 		links.on_success = destination_named(d, t->cfg->on_success);
-	if ((rc = sl_spool_feed_new(t->src, t->cfg->name, &t->feed)) < 0) {
-		sl_error(TAG, "trigger %s: cannot open a spool reader: %s", t->cfg->name,
-			 strerror(-rc));
+	const struct sl_feed_params params = {
+		.trigger = t->cfg, .node_id = sl_state_dir_node_id(d->state),
+		.on_failure = links.on_failure,
+	};
+	if ((rc = sl_feed_open(t->src, &params, &t->feed)) < 0) {
+		sl_error(TAG, "trigger %s: cannot open its feed from source %s: %s", t->cfg->name,
+			 t->src->cfg->name, strerror(-rc));
 		return rc;
 	}
-	sl_spool_feed_callbacks(t->feed, &links.src);
+	links.src = t->feed->src;
 	rc = sl_trigger_new(d->base, t->cfg, t->src->cfg, &links, &t->trigger);
 	if (rc < 0) {
 		sl_error(TAG, "trigger %s: cannot start: %s", t->cfg->name, strerror(-rc));
@@ -296,6 +314,8 @@ static void forget_removed_triggers(struct sl_daemon *d)
 
 	for (size_t i = 0; i < d->cfg->n_sources; i++) {
 		struct sl_source *src = d->sources[i];
+		if (!src->spool)
+			continue;
 		sl_spool_reader_names(src->spool, &names, &n);
 		for (size_t j = 0; j < n; j++) {
 			if (!is_trigger_of(d->cfg, names[j], src->cfg->name)) {
@@ -353,7 +373,8 @@ static int start_everything(struct sl_daemon *d)
 {
 	for (size_t i = 0; i < d->n_triggers; i++)
 		if (d->triggers[i].feed)
-			sl_spool_feed_attach(d->triggers[i].feed, d->triggers[i].trigger);
+			d->triggers[i].feed->ops->attach(d->triggers[i].feed,
+							 d->triggers[i].trigger);
 	for (size_t i = 0; i < d->n_sources; i++) {
 		int rc = d->sources[i]->ops->start(d->sources[i]);
 		if (rc < 0) {
@@ -427,7 +448,7 @@ static void begin_shutdown(struct sl_daemon *d)
 	for (size_t i = 0; i < d->n_triggers; i++) {
 		if (!d->triggers[i].trigger)
 			continue;
-		sl_spool_feed_stop(d->triggers[i].feed);
+		d->triggers[i].feed->ops->stop(d->triggers[i].feed);
 		d->drains_left++;
 		sl_trigger_drain(d->triggers[i].trigger, trigger_drained, d);
 	}
@@ -452,7 +473,7 @@ static void free_daemon(struct sl_daemon *d)
 
 	for (size_t i = 0; d->triggers && i < d->n_triggers; i++) {
 		sl_trigger_free(d->triggers[i].trigger);
-		sl_spool_feed_free(d->triggers[i].feed);
+		sl_feed_free(d->triggers[i].feed);
 		sl_destination_free(d->triggers[i].own_dlq);
 		free(d->triggers[i].own_dlq_cfg.name);
 		free(d->triggers[i].own_dlq_cfg.path);

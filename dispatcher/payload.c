@@ -37,6 +37,9 @@ const char *sl_source_kind_name(enum sl_source_kind kind)
 	switch (kind) {
 	case SL_SOURCE_HTTP: return "http";
 	case SL_SOURCE_SCHEDULE: return "schedule";
+	case SL_SOURCE_KAFKA: return "kafka";
+	case SL_SOURCE_REDIS_STREAM: return "redis_stream";
+	case SL_SOURCE_REDIS_QUEUE: return "redis_queue";
 	}
 	return "unknown";
 }

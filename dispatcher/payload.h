@@ -8,8 +8,30 @@
  *                puts in the event's data: the payload is that data verbatim (JSON data encoded
  *                compactly, binary data as its bytes, no data as `null`), one event per invoke.
  *                The http kind has no AWS batch shape: -ENOTSUP.
+ *                kafka: the Kafka event (SelfManagedKafka, or aws:kafka with the source's
+ *                event_source_arn), records grouped under "<topic>-<partition>";
+ *                redis_stream: the Kinesis event; redis_queue: the SQS event. What each reads
+ *                from the events is listed below under "Stream and queue events".
  *   invocation   (internal: a function's asynchronous invocation queue) the event's data
  *                verbatim, as for aws/schedule, one event per invoke, any source kind.
+ *
+ * Stream and queue events: what the pull connectors put in an event, and the aws shapes read.
+ *   kafka         partition "<topic>-<partition>" (split at the last '-'), position the offset
+ *                 in decimal; data_bytes = the value (no data: a null value); time = the record
+ *                 timestamp (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
+ *                 extensions "kafkakey" (base64 of the key bytes; absent: no key),
+ *                 "kafkatimestamptype" (absent: CREATE_TIME; else LOG_APPEND_TIME), and
+ *                 "kafkaheaders" (absent: none; else the AWS form, an array of one-key objects
+ *                 {"name": [byte, ...]}, bytes as signed numbers -128..127).
+ *   redis_stream  partition = the stream key (the shard id), position = the entry id
+ *                 ("<ms>-<seq>", the sequence number); data_text = the entry's fields as a JSON
+ *                 object of strings (Kinesis data = base64 of that text); partitionkey; time =
+ *                 the entry id's ms (approximateArrivalTimestamp).
+ *   redis_queue   partition "", position = id = the message id; data = the body as a JSON
+ *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body =
+ *                 the string, or the bytes as they are); extensions "receivecount" (integer),
+ *                 "senttimestamp" and "firstreceivetime" (integers, Unix ms), "receipthandle"
+ *                 (string).
  *
  * Output is one malloc'd buffer (free()), not NUL-terminated as far as *len is concerned (a NUL
  * follows for convenience).

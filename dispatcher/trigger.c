@@ -212,6 +212,9 @@ static void filter_out(struct sl_trigger *t, struct tr_partition *p, struct sl_e
 {
 	size_t before = sl_checkpoint_outstanding(p->cp);
 	uint64_t ticket = sl_checkpoint_track(p->cp, ev);
+
+	if (t->src.done)
+		t->src.done(t->src.ctx, ev);
 	bool grew = sl_checkpoint_done(p->cp, ticket) != NULL;
 
 	sl_event_unref(ev);

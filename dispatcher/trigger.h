@@ -67,6 +67,9 @@ struct sl_trigger_source {
 	bool ordered;
 	/* Every event of ev's partition up to and including ev is done. ev is borrowed. */
 	void (*commit)(void *ctx, const struct sl_event *ev);
+	/* Optional: ev alone is done (delivered, dead-lettered or filtered out), whatever came
+	 * before it; called before the commit it may allow. Queue sources delete it at once. */
+	void (*done)(void *ctx, const struct sl_event *ev);
 	/* Room again after an offer was refused. */
 	void (*resume)(void *ctx);
 };

@@ -101,8 +101,11 @@ static void mark_done(struct tr_batch *b, const struct sl_batch_item *items, siz
 	size_t before = sl_checkpoint_outstanding(cp);
 	bool grew = false;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (t->src.done)
+			t->src.done(t->src.ctx, items[i].ev);
 		grew |= sl_checkpoint_done(cp, items[i].tag) != NULL;
+	}
 	t->pending -= before - sl_checkpoint_outstanding(cp);
 	t->pending_bytes -= bytes;
 	b->bytes -= bytes;

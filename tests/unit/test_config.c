@@ -39,7 +39,7 @@ static char *repo; /* absolute path of the repository root (the tests' working d
 #define TRG_KEYS "source, function, enabled, payload_format, batch_size, max_batching_window_ms, " \
 	"max_batch_bytes, max_retry_attempts, retry_base_ms, retry_max_ms, max_record_age_s, " \
 	"bisect_on_error, report_batch_item_failures, parallelization_factor, max_concurrency, " \
-	"starting_position, starting_position_timestamp, max_pending_events, max_pending_bytes, " \
+	"starting_position, starting_position_timestamp, consumer_group, max_pending_events, max_pending_bytes, " \
 	"on_failure, on_success, filters"
 
 static char *q(const char *s)
@@ -563,19 +563,19 @@ static void test_missing_required(void **state)
 		     "sluice.json: $.destinations.d: missing required key \"path\"");
 	expect_error("{'sources': {'s': {'max_body_bytes': 5}}}",
 		     "sluice.json: $.sources.s: missing required key \"kind\" (one of: http, "
-		     "schedule)");
+		     "schedule, kafka, redis_stream, redis_queue)");
 }
 
 static void test_unknown_kind(void **state)
 {
 	(void)state;
-	expect_error("{'sources': {'s': {'kind': 'kafka', 'topic': 'x'}}}",
-		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, got "
-		     "\"kafka\"");
+	expect_error("{'sources': {'s': {'kind': 'nats', 'topic': 'x'}}}",
+		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, kafka, redis_stream, redis_queue, got "
+		     "\"nats\"");
 	expect_error("{'destinations': {'d': {'kind': 's3'}}}",
 		     "sluice.json: $.destinations.d.kind: expected one of: file, http, redis, kafka, mqtt, function, got \"s3\"");
 	expect_error("{'sources': {'s': {'kind': 1}}}",
-		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, got 1");
+		     "sluice.json: $.sources.s.kind: expected one of: http, schedule, kafka, redis_stream, redis_queue, got 1");
 }
 
 /* --- references, names ------------------------------------------------------------------- */
@@ -835,13 +835,67 @@ static void test_payload_format(void **state)
 	sl_config_free(cfg);
 }
 
+/* Stream and queue sources: their keys, Lambda's defaults, and consumer groups. */
+#define STREAMS "'sources': {'k': {'kind': 'kafka', 'brokers': '127.0.0.1:9092', " \
+	"'topics': ['orders', '^logs-.*']}, 's': {'kind': 'redis_stream', 'streams': ['a']}, " \
+	"'q': {'kind': 'redis_queue', 'queue': 'jobs'}, 'web': {'kind': 'http'}}"
+
+static void test_stream_sources(void **state)
+{
+	(void)state;
+	struct sl_config *cfg = load_ok("{" FN ", " STREAMS ", 'triggers': {"
+		"'a': {'source': 'k', 'function': 'hello'}, "
+		"'b': {'source': 'k', 'function': 'hello', 'consumer_group': 'shared'}, "
+		"'c': {'source': 's', 'function': 'hello'}, "
+		"'d': {'source': 'q', 'function': 'hello'}}}");
+	assert_int_equal(cfg->triggers[0].batch_size, 100);
+	assert_int_equal(cfg->triggers[0].payload_format, SL_PAYLOAD_AWS);
+	assert_string_equal(cfg->triggers[0].consumer_group, "sluice-a");
+	assert_string_equal(cfg->triggers[1].consumer_group, "shared");
+	assert_int_equal(cfg->triggers[2].batch_size, 100);
+	assert_int_equal(cfg->triggers[3].batch_size, 10);
+	assert_null(cfg->triggers[3].consumer_group);
+	assert_string_equal(cfg->sources[0].topics[1], "^logs-.*");
+	assert_string_equal(cfg->sources[1].address, "127.0.0.1:6379");
+	assert_int_equal(cfg->sources[1].claim_idle_ms, 60000);
+	assert_int_equal(cfg->sources[2].visibility_timeout_s, 30);
+	assert_int_equal(cfg->sources[2].max_receive_count, 10);
+	sl_config_free(cfg);
+
+	expect_error("{" FN ", " STREAMS ", 'triggers': {"
+		     "'a': {'source': 'k', 'function': 'hello', 'consumer_group': 'g'}, "
+		     "'b': {'source': 'k', 'function': 'hello', 'consumer_group': 'g'}}}",
+		     "sluice.json: $.triggers.b.consumer_group: expected a group no other trigger "
+		     "of source \"k\" uses (trigger a is in \"g\")");
+	expect_error("{" FN ", " STREAMS ", 'triggers': {"
+		     "'a': {'source': 'q', 'function': 'hello', 'consumer_group': 'g'}}}",
+		     "sluice.json: $.triggers.a.consumer_group: expected only on triggers of kafka "
+		     "and redis_stream sources (this source is redis_queue)");
+	expect_error("{" FN ", 'sources': {'k': {'kind': 'kafka', 'brokers': 'b:1', "
+		     "'topics': ['ok', 'bad topic', '^(']}}}",
+		     "sluice.json: $.sources.k.topics[1]: expected a topic name (1 to 249 of a-z "
+		     "A-Z 0-9 . _ -) or a ^regex, got \"bad topic\"\n"
+		     "sluice.json: $.sources.k.topics[2]: expected a regular expression (POSIX "
+		     "extended) after ^, got \"^(\"");
+	expect_error("{" FN ", 'sources': {'k': {'kind': 'kafka', 'brokers': 'b:1', "
+		     "'topics': ['t'], 'properties': {'group.id': 'x'}}}}",
+		     "sluice.json: $.sources.k.properties[\"group.id\"]: expected a property Sluice "
+		     "does not set itself (it sets group.id from consumer_group, "
+		     "bootstrap.servers from brokers, offsets from starting_position and commits "
+		     "after delivery)");
+	expect_error("{" FN ", 'sources': {'q': {'kind': 'redis_queue', 'queue': 'j', "
+		     "'visibility_timeout_s': 0}}}",
+		     "sluice.json: $.sources.q.visibility_timeout_s: expected an integer from 1 to "
+		     "43200, got 0");
+}
+
 /* --- several errors at once, and output limits -------------------------------------------- */
 
 static void test_multiple_errors(void **state)
 {
 	(void)state;
 	expect_error("{'log_level': 'loud', 'functions': {'hello': {'code': 'examples/hello', "
-		     "'memory_mb': 64, 'memroy_mb': 1}}, 'sources': {'web': {'kind': 'kafka'}}, "
+		     "'memory_mb': 64, 'memroy_mb': 1}}, 'sources': {'web': {'kind': 'nats'}}, "
 		     "'triggers': {'t': {'source': 'web', 'function': 'nope', 'batch_size': 0}}}",
 		     "sluice.json: $.log_level: expected one of: error, warn, info, debug, got "
 		     "\"loud\"\n"
@@ -849,8 +903,8 @@ static void test_multiple_errors(void **state)
 		     "10240, got 64\n"
 		     "sluice.json: $.functions.hello.memroy_mb: unknown key (known keys: "
 		     FN_KEYS ")\n"
-		     "sluice.json: $.sources.web.kind: expected one of: http, schedule, got "
-		     "\"kafka\"\n"
+		     "sluice.json: $.sources.web.kind: expected one of: http, schedule, kafka, "
+		     "redis_stream, redis_queue, got \"nats\"\n"
 		     "sluice.json: $.triggers.t.batch_size: expected an integer from 1 to 10000, "
 		     "got 0\n"
 		     "sluice.json: $.triggers.t.function: expected the name of a function (known: "
@@ -991,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_schedule_expression),
 		cmocka_unit_test(test_payload_format),
+		cmocka_unit_test(test_stream_sources),
 		cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_error_truncation),
 		cmocka_unit_test(test_table_defaults),
