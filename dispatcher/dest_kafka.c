@@ -4,12 +4,10 @@
  * SluiceBatchInfo.trigger, else requestContext.functionArn, else none, so the records of one
  * trigger keep their order on one partition.
  *
- * Loop integration. librdkafka runs its own broker threads; what it reports back (delivery
- * reports, errors) waits on the handle's main queue until rd_kafka_poll serves it. The queue
- * writes to an eventfd when it gets work (rd_kafka_queue_io_event_enable); one persistent
- * libevent event watches that eventfd, with a timeout as a safety net for a missed wake-up, and
- * calls rd_kafka_poll(rk, 0). So delivery reports and errors are handled on the loop thread
- * (only on_log runs on librdkafka's threads), and the loop never waits for a broker.
+ * Loop integration. What librdkafka reports back (delivery reports, errors) waits on the handle's
+ * main queue; its wake-ups reach the loop (core/kafka_glue.h), which calls rd_kafka_poll(rk, 0).
+ * So delivery reports and errors are handled on the loop thread (only the log callback runs on
+ * librdkafka's threads), and the loop never waits for a broker.
  *
  * Outcomes. A deliver() is one job, carried as the message's opaque. Its done is called from the
  * delivery report: 0 when all in-sync replicas have the record, else a negative errno
@@ -37,15 +35,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/queue.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
 #include "config/config.h"
+#include "core/kafka_glue.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "dispatcher/destination_kinds.h"
@@ -65,11 +62,10 @@ struct kafka_job {
 STAILQ_HEAD(job_list, kafka_job);
 
 struct dest_kafka {
-	char *tag;                      /* "destination:<name>" */
+	char *tag;                      /* "destination:<name>"; first: sl_kafka_log reads it */
 	char *topic;
 	rd_kafka_t *rk;
-	int efd;                        /* librdkafka -> loop wake-up */
-	struct event *wake;             /* efd readable, or the safety-net timeout */
+	struct sl_kafka_wake wake;      /* the main queue's work, served on the loop */
 	struct event *refused_ev;       /* finishes the refused list */
 	struct job_list refused;
 	size_t in_flight;               /* produced, delivery report not yet served */
@@ -80,9 +76,7 @@ struct dest_kafka {
 static struct timeval kafka_tick = { 1, 0 };
 
 /* Properties that would break the one-done-per-deliver contract. */
-static const struct {
-	const char *name, *why;
-} kafka_owned_props[] = {
+static const struct sl_kafka_owned_prop kafka_owned_props[] = {
 	{ "delivery.report.only.error", "successful deliveries must be reported" },
 	{ "transactional.id", "records are produced outside transactions" },
 	{ NULL, NULL }
@@ -162,26 +156,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	k->troubled = true;
 }
 
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	const struct dest_kafka *k = rd_kafka_opaque(rk);
-
-	(void)level;
-	if (strcmp(fac, "CONFWARN") == 0)
-		sl_warn(k->tag, "%s", buf);
-	else
-		sl_debug(k->tag, "librdkafka %s: %s", fac, buf);
-}
-
 /* ---- loop side ----------------------------------------------------------------------------- */
 
-static void on_wake(evutil_socket_t fd, short what, void *arg)
+static void on_wake(void *arg)
 {
 	struct dest_kafka *k = arg;
-	uint64_t n;
 
-	(void)what;
-	if (read(fd, &n, sizeof(n)) < 0) { /* EAGAIN: the safety-net timeout */ }
 	rd_kafka_poll(k->rk, 0);
 }
 
@@ -204,80 +184,36 @@ static void on_refused(evutil_socket_t fd, short what, void *arg)
 
 /* ---- create -------------------------------------------------------------------------------- */
 
-static int set_prop(struct dest_kafka *k, rd_kafka_conf_t *conf, const char *name,
-		    const char *value)
-{
-	char err[512];
-
-	for (size_t i = 0; kafka_owned_props[i].name; i++) {
-		if (strcmp(name, kafka_owned_props[i].name) == 0) {
-			sl_error(k->tag, "property %s: not allowed here: %s", name,
-				 kafka_owned_props[i].why);
-			return -EINVAL;
-		}
-	}
-	if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		sl_error(k->tag, "property %s: %s", name, err);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* The user's "key=value" properties, after ours, so librdkafka checks each one. */
-static int set_user_props(struct dest_kafka *k, rd_kafka_conf_t *conf, char *const *props)
-{
-	for (size_t i = 0; props && props[i]; i++) {
-		const char *eq = strchr(props[i], '=');
-		if (!eq) {
-			sl_error(k->tag, "property %s: expected key=value", props[i]);
-			return -EINVAL;
-		}
-		char *name = sl_xstrndup(props[i], (size_t)(eq - props[i]));
-		int rc = set_prop(k, conf, name, eq + 1);
-		free(name);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 static rd_kafka_conf_t *make_conf(struct dest_kafka *k, const struct sl_destination_config *cfg)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char timeout[16];
 
 	snprintf(timeout, sizeof(timeout), "%d", cfg->timeout_ms);
-	if (set_prop(k, conf, "enable.idempotence", "true") < 0 ||
-	    set_prop(k, conf, "acks", "all") < 0 ||
-	    set_prop(k, conf, "bootstrap.servers", cfg->brokers) < 0 ||
-	    set_prop(k, conf, "message.timeout.ms", timeout) < 0 ||
-	    set_user_props(k, conf, cfg->properties) < 0) {
+	if (sl_kafka_conf_set(conf, k->tag, "enable.idempotence", "true") < 0 ||
+	    sl_kafka_conf_set(conf, k->tag, "acks", "all") < 0 ||
+	    sl_kafka_conf_set(conf, k->tag, "bootstrap.servers", cfg->brokers) < 0 ||
+	    sl_kafka_conf_set(conf, k->tag, "message.timeout.ms", timeout) < 0 ||
+	    sl_kafka_conf_set_user(conf, k->tag, cfg->properties, kafka_owned_props) < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
 	rd_kafka_conf_set_opaque(conf, k);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_log_cb(conf, sl_kafka_log);
 	return conf;
 }
 
-/* The main queue's wake-ups go to an eventfd the loop watches. */
+/* The main queue's work is served on the loop. */
 static int attach_to_loop(struct dest_kafka *k, struct event_base *base)
 {
-	static const uint64_t one = 1;
-
-	k->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (k->efd < 0)
-		return -errno;
-	k->wake = sl_check_alloc(event_new(base, k->efd, EV_READ | EV_PERSIST, on_wake, k));
-	event_add(k->wake, &kafka_tick);
-	k->refused_ev = sl_check_alloc(event_new(base, -1, 0, on_refused, k));
-
 	rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(k->rk);
-	rd_kafka_queue_io_event_enable(main_q, k->efd, &one, sizeof(one));
+	int rc = sl_kafka_wake_open(&k->wake, base, main_q, &kafka_tick, on_wake, k);
+
 	rd_kafka_queue_destroy(main_q);
-	return 0;
+	k->refused_ev = sl_check_alloc(event_new(base, -1, 0, on_refused, k));
+	return rc;
 }
 
 static void kafka_destroy(void *ctx);
@@ -292,7 +228,6 @@ static int kafka_create(struct event_base *base, const struct sl_destination_con
 
 	k->tag = sl_xasprintf("destination:%s", cfg->name ? cfg->name : "kafka");
 	k->topic = sl_xstrdup(cfg->topic);
-	k->efd = -1;
 	STAILQ_INIT(&k->refused);
 	if (!cfg->brokers || !cfg->topic) {
 		sl_error(k->tag, "kafka needs brokers and a topic");
@@ -372,10 +307,7 @@ static void kafka_destroy(void *ctx)
 	finish_refused(k);
 	if (k->refused_ev)
 		event_free(k->refused_ev);
-	if (k->wake)
-		event_free(k->wake);
-	if (k->efd >= 0)
-		close(k->efd);
+	sl_kafka_wake_close(&k->wake);
 	free(k->topic);
 	free(k->tag);
 	free(k);
