@@ -66,6 +66,8 @@ struct sl_feed_params {
 
 struct sl_connector_ops {
 	const char *kind;
+	/* The four lifecycle ops are optional (NULL: nothing to do), as for pull sources, whose
+	 * work is in their feeds. */
 	/* Set up the connector's context (src->ctx). Called once, before start. */
 	int (*create)(struct sl_source *src);
 	/* Begin producing (arm timers, start threads). */

@@ -73,7 +73,7 @@ int sl_source_open(struct event_base *base, const struct sl_source_config *cfg,
 	src->durable_ev = sl_check_alloc(event_new(base, -1, 0, durable_on_loop, src));
 	int rc = ops->open_feed ? 0 : open_spool(src, state_dir, spool_max_bytes,
 						 spool_segment_bytes);
-	if (rc == 0)
+	if (rc == 0 && ops->create)
 		rc = ops->create(src);
 	if (rc < 0)
 		goto fail;
@@ -91,7 +91,8 @@ void sl_source_close(struct sl_source *src)
 {
 	if (!src)
 		return;
-	src->ops->destroy(src);
+	if (src->ops->destroy)
+		src->ops->destroy(src);
 	sl_spool_close(src->spool);
 	event_free(src->durable_ev);
 	free(src->tag);

@@ -376,6 +376,8 @@ static int start_everything(struct sl_daemon *d)
 			d->triggers[i].feed->ops->attach(d->triggers[i].feed,
 							 d->triggers[i].trigger);
 	for (size_t i = 0; i < d->n_sources; i++) {
+		if (!d->sources[i]->ops->start)
+			continue;
 		int rc = d->sources[i]->ops->start(d->sources[i]);
 		if (rc < 0) {
 			sl_error(d->sources[i]->tag, "cannot start: %s", strerror(-rc));
@@ -444,7 +446,8 @@ static void begin_shutdown(struct sl_daemon *d)
 	sl_http_server_stop_listening(d->http);
 	d->drains_left = 1;
 	for (size_t i = 0; i < d->n_sources; i++)
-		d->sources[i]->ops->stop(d->sources[i]);
+		if (d->sources[i]->ops->stop)
+			d->sources[i]->ops->stop(d->sources[i]);
 	for (size_t i = 0; i < d->n_triggers; i++) {
 		if (!d->triggers[i].trigger)
 			continue;

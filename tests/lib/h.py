@@ -9,6 +9,12 @@ the recorder fixture's output, big bodies, and the load generator of the crash t
                                           "#ids" = length); strings raw, the rest as JSON
     h.py received DIR [FUNCTION]          every CloudEvent the recorder fixtures got: "id<TAB>json"
     h.py invocations DIR [FUNCTION]       the recorder's invocations: "requestId<TAB>pid<TAB>n"
+    h.py stream-order DIR FUNCTION        for stream events (CloudEvents whose id ends in
+                                          ":<partition>:<offset>", or the aws Kafka shape):
+                                          "events=N distinct=D duplicates=K reordered=R
+                                          partitions=P dup_blocks=B" (R: an offset first seen
+                                          after a higher one of its partition; B: partitions
+                                          whose duplicates are not one contiguous range)
     h.py bigjson BYTES OUT                a valid JSON object of exactly BYTES bytes
     h.py check-outcome ACKED DIR DLQ      every acknowledged event succeeded or is dead-lettered
     h.py check-delivery ACKED DIR          every acknowledged "id<TAB>token" was received with
@@ -144,6 +150,35 @@ def cmd_invocations(directory, function=None):
     for pid, rec in records(directory, function):
         ev = rec["event"]
         print("%s\t%s\t%d" % (rec["requestId"], pid, len(ev) if isinstance(ev, list) else 1))
+
+
+def stream_positions(payload):
+    """(partition, offset) of each record of one invocation, in order."""
+    if isinstance(payload, dict) and isinstance(payload.get("records"), dict):
+        for part, recs in payload["records"].items():
+            for r in recs:
+                yield part, int(r["offset"])
+        return
+    for e in payload if isinstance(payload, list) else [payload]:
+        _, part, offset = e["id"].rsplit(":", 2)
+        yield part, int(offset)
+
+
+def cmd_stream_order(directory, function):
+    seen, highest, dups = set(), {}, {}
+    events = reordered = 0
+    for _, rec in records(directory, function):
+        for part, offset in stream_positions(rec["event"]):
+            events += 1
+            if (part, offset) in seen:
+                dups.setdefault(part, set()).add(offset)
+            elif offset < highest.get(part, -1):
+                reordered += 1
+            seen.add((part, offset))
+            highest[part] = max(highest.get(part, -1), offset)
+    blocks = sum(1 for offs in dups.values() if max(offs) - min(offs) + 1 != len(offs))
+    print("events=%d distinct=%d duplicates=%d reordered=%d partitions=%d dup_blocks=%d"
+          % (events, len(seen), events - len(seen), reordered, len(highest), blocks))
 
 
 def cmd_check_delivery(acked_file, directory):
@@ -301,7 +336,7 @@ def cmd_load(url, total, clients, acked_out, deadline_s, poison_rate="0"):
 
 def main():
     cmds = {"port": cmd_port, "config": cmd_config, "patch": cmd_patch, "get": cmd_get, "received": cmd_received,
-            "invocations": cmd_invocations, "bigjson": cmd_bigjson,
+            "invocations": cmd_invocations, "bigjson": cmd_bigjson, "stream-order": cmd_stream_order,
             "check-delivery": cmd_check_delivery, "check-outcome": cmd_check_outcome,
             "load": cmd_load}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:

@@ -1,0 +1,123 @@
+/* Kafka commits: the trigger's commit(ev) says every record of ev's partition up to ev is done;
+ * the offset after it becomes the partition's done_next. A timer commits the partitions whose
+ * done_next moved, every COMMIT_INTERVAL_MS, in the background (one OffsetCommit for all of
+ * them), so a busy trigger does not commit per batch; a revocation and the shutdown commit at
+ * once and wait. A failed commit is tried again on the next tick. Commits of partitions this
+ * consumer no longer owns are dropped: their records were done, the new owner starts from the
+ * last commit and delivers them again (at least once), and a late commit could move the group's
+ * offset back under the new owner. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "connectors/kafka/kafka_feed.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#define COMMIT_INTERVAL_MS 200
+#define COMMIT_SYNC_TIMEOUT_MS 5000
+
+/* The partitions with something new to commit, at their done offsets; NULL when none. */
+static rd_kafka_topic_partition_list_t *due(struct kafka_feed *f)
+{
+	rd_kafka_topic_partition_list_t *list = NULL;
+
+	for (size_t i = 0; i < f->n_parts; i++) {
+		struct kafka_part *p = f->parts[i];
+		if (!p->assigned || p->done_next < 0 || p->done_next <= p->committed_next)
+			continue;
+		if (!list)
+			list = rd_kafka_topic_partition_list_new((int)f->n_parts);
+		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset =
+			p->done_next;
+	}
+	return list;
+}
+
+/* Mark the offsets of list as committed (or, failed, as not). */
+static void settle(struct kafka_feed *f, const rd_kafka_topic_partition_list_t *list,
+		   bool ok)
+{
+	for (int i = 0; i < list->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &list->elems[i];
+		struct kafka_part *p = kafka_part_get(f, tp->topic, tp->partition);
+		if (ok && tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset > p->committed_next)
+			p->committed_next = tp->offset;
+		else if ((!ok || tp->err) && p->committed_next == tp->offset)
+			p->committed_next = -1; /* try again */
+	}
+}
+
+void kafka_commit_flush(struct kafka_feed *f, bool sync)
+{
+	rd_kafka_topic_partition_list_t *list = due(f);
+
+	if (!list)
+		return;
+	if (!sync) {
+		settle(f, list, true); /* optimistic; kafka_on_commit undoes a failure */
+		rd_kafka_resp_err_t err = rd_kafka_commit(f->rk, list, 1);
+		if (err)
+			settle(f, list, false);
+		rd_kafka_topic_partition_list_destroy(list);
+		return;
+	}
+	rd_kafka_resp_err_t err = rd_kafka_commit(f->rk, list, 0);
+	if (err)
+		kafka_set_error(f, "cannot commit offsets: %s", rd_kafka_err2str(err));
+	settle(f, list, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+void kafka_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		     rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	struct kafka_feed *f = opaque;
+
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
+		return;
+	if (err)
+		kafka_set_error(f, "offset commit failed (tried again): %s",
+				rd_kafka_err2str(err));
+	settle(f, offsets, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kafka_commit_flush(arg, false);
+}
+
+void kafka_commit_init(struct kafka_feed *f)
+{
+	f->commit_timer = sl_check_alloc(event_new(f->src->base, -1, EV_PERSIST,
+						   on_commit_timer, f));
+	struct timeval tv = { 0, COMMIT_INTERVAL_MS * 1000 };
+	event_add(f->commit_timer, &tv);
+}
+
+void kafka_commit_done(void *ctx, const struct sl_event *ev)
+{
+	struct kafka_feed *f = ctx;
+	struct kafka_part *p = kafka_part_named(f, ev->partition);
+	char *end;
+	long long offset = strtoll(ev->position, &end, 10);
+
+	if (!p || *end || offset < 0) {
+		sl_error(f->tag, "commit of foreign position %s/%s ignored", ev->partition,
+			 ev->position);
+		return;
+	}
+	if (!p->assigned)
+		return;
+	if (offset + 1 > p->done_next)
+		p->done_next = offset + 1;
+	if (p->revoking)
+		kafka_revoke_check(f);
+}

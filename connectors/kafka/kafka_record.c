@@ -1,0 +1,92 @@
+/* One Kafka record -> one event, as dispatcher/payload.h's "Stream and queue events" lists:
+ * partition "<topic>-<partition>", position = the offset, id derived from both (the same on
+ * every redelivery), time = the record timestamp, the value as bytes, the key as partitionkey
+ * (when it is text) and as the "kafkakey" extension (base64), "kafkatimestamptype" when it is
+ * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "connectors/kafka/kafka_feed.h"
+#include "core/base64.h"
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/mem.h"
+
+#define KAFKA_EVENT_TYPE "sluice.kafka.record"
+
+static json_t *extensions(struct sl_event *ev)
+{
+	if (!ev->extensions)
+		ev->extensions = sl_check_alloc(json_object());
+	return ev->extensions;
+}
+
+/* The key as partitionkey when it is UTF-8 text without NUL (jansson checks the UTF-8). */
+static void set_key(struct sl_event *ev, const rd_kafka_message_t *m)
+{
+	json_t *text = memchr(m->key, '\0', m->key_len) ? NULL
+						       : json_stringn(m->key, m->key_len);
+	char *b64 = sl_base64_encode(m->key, m->key_len);
+
+	if (text)
+		sl_event_set(ev, &ev->partitionkey, json_string_value(text));
+	json_decref(text);
+	json_object_set_new(extensions(ev), "kafkakey", json_string(b64));
+	free(b64);
+}
+
+/* [{"name": [byte, ...]}, ...], bytes as Java's signed bytes (-128..127), as AWS sends them. */
+static json_t *headers_json(rd_kafka_headers_t *hdrs)
+{
+	json_t *arr = sl_check_alloc(json_array());
+	const char *name;
+	const void *value;
+	size_t size;
+
+	for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+			   RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+		json_t *bytes = sl_check_alloc(json_array());
+		for (size_t j = 0; j < size; j++)
+			json_array_append_new(bytes,
+					      json_integer((int8_t)((const uint8_t *)value)[j]));
+		json_array_append_new(arr, json_pack("{s:o}", name, bytes));
+	}
+	return arr;
+}
+
+struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kafka_part *p,
+				    const rd_kafka_message_t *m)
+{
+	struct sl_event *ev = sl_event_new();
+	rd_kafka_timestamp_type_t ts_type;
+	int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+	rd_kafka_headers_t *hdrs = NULL;
+	char position[24], when[32];
+
+	snprintf(position, sizeof(position), "%" PRId64, m->offset);
+	char *id = sl_event_id_from_position(f->src->cfg->name, p->name, position);
+	sl_event_set(ev, &ev->id, id);
+	free(id);
+	sl_event_set(ev, &ev->source, f->ce_source);
+	sl_event_set(ev, &ev->type, KAFKA_EVENT_TYPE);
+	sl_event_set(ev, &ev->partition, p->name);
+	sl_event_set(ev, &ev->position, position);
+	ev->received_ms = ts > 0 ? ts : sl_wall_ms();
+	sl_format_iso8601_ms(ev->received_ms, when, sizeof(when));
+	sl_event_set(ev, &ev->time, when);
+	if (m->payload)
+		sl_event_set_data_bytes(ev, m->payload, m->len);
+	if (m->key)
+		set_key(ev, m);
+	if (ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME)
+		json_object_set_new(extensions(ev), "kafkatimestamptype",
+				    json_string("LOG_APPEND_TIME"));
+	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs)
+		json_object_set_new(extensions(ev), "kafkaheaders", headers_json(hdrs));
+	return ev;
+}
