@@ -52,6 +52,26 @@ static void settle(struct kafka_feed *f, const rd_kafka_topic_partition_list_t *
 	}
 }
 
+/* The group is changing hands: the commit is refused for now and tried again, as a rebalance
+ * goes. Not worth a warning. */
+static bool rebalancing(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+	       err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+	       err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+	       err == RD_KAFKA_RESP_ERR__WAIT_COORD;
+}
+
+static void commit_failed(struct kafka_feed *f, rd_kafka_resp_err_t err)
+{
+	if (rebalancing(err))
+		sl_debug(f->tag, "kafka: offset commit refused during a rebalance (tried again): %s",
+			 rd_kafka_err2str(err));
+	else
+		kafka_set_warning(f, "offset commit failed (tried again): %s",
+				  rd_kafka_err2str(err));
+}
+
 void kafka_commit_flush(struct kafka_feed *f, bool sync)
 {
 	rd_kafka_topic_partition_list_t *list = due(f);
@@ -68,7 +88,7 @@ void kafka_commit_flush(struct kafka_feed *f, bool sync)
 	}
 	rd_kafka_resp_err_t err = rd_kafka_commit(f->rk, list, 0);
 	if (err)
-		kafka_set_error(f, "cannot commit offsets: %s", rd_kafka_err2str(err));
+		commit_failed(f, err);
 	settle(f, list, err == RD_KAFKA_RESP_ERR_NO_ERROR);
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -82,8 +102,7 @@ void kafka_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
 		return;
 	if (err)
-		kafka_set_error(f, "offset commit failed (tried again): %s",
-				rd_kafka_err2str(err));
+		commit_failed(f, err);
 	settle(f, offsets, err == RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 

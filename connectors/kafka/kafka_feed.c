@@ -68,18 +68,31 @@ static struct kafka_feed *feed_of(struct sl_feed *base)
 	return (struct kafka_feed *)((char *)base - offsetof(struct kafka_feed, base));
 }
 
+/* Log msg at level unless it repeats the last error; it becomes the last error (status). */
+static void set_last_error(struct kafka_feed *f, enum sl_log_level level, char *msg)
+{
+	if (!f->last_error || strcmp(f->last_error, msg) != 0)
+		sl_log(level, f->tag, "kafka: %s", msg);
+	free(f->last_error);
+	f->last_error = msg;
+}
+
 void kafka_set_error(struct kafka_feed *f, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	msg = sl_xvasprintf(fmt, ap);
+	set_last_error(f, SL_LOG_ERROR, sl_xvasprintf(fmt, ap));
 	va_end(ap);
-	if (!f->last_error || strcmp(f->last_error, msg) != 0)
-		sl_error(f->tag, "kafka: %s", msg);
-	free(f->last_error);
-	f->last_error = msg;
+}
+
+void kafka_set_warning(struct kafka_feed *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_last_error(f, SL_LOG_WARN, sl_xvasprintf(fmt, ap));
+	va_end(ap);
 }
 
 /* ---- partitions ------------------------------------------------------------------------------ */
@@ -243,10 +256,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	} else if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
 		kafka_set_error(f, "authentication failed: %s", reason);
 	} else if (!f->troubled) {
-		sl_warn(f->tag, "kafka %s: %s: %s", f->src->cfg->brokers, rd_kafka_err2name(err),
-			reason);
-		free(f->last_error);
-		f->last_error = sl_xasprintf("%s: %s", rd_kafka_err2name(err), reason);
+		kafka_set_warning(f, "%s: %s: %s", f->src->cfg->brokers, rd_kafka_err2name(err),
+				  reason);
 	} else {
 		sl_debug(f->tag, "kafka: %s", reason);
 	}

@@ -70,7 +70,10 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 /* kafka_feed.c */
 struct kafka_part *kafka_part_get(struct kafka_feed *f, const char *topic, int32_t partition);
 struct kafka_part *kafka_part_named(struct kafka_feed *f, const char *name);
+/* Log a problem (once while it repeats) and keep it as the status's last_error. */
 void kafka_set_error(struct kafka_feed *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kafka_set_warning(struct kafka_feed *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Pause (or resume) fetching of every assigned partition that is not being revoked. */
 void kafka_fetch_pause(struct kafka_feed *f, bool pause);

@@ -89,8 +89,12 @@ static void assign(struct kafka_feed *f, rd_kafka_topic_partition_list_t *parts)
 		return;
 	}
 	sl_info(f->tag, "assigned %d partition%s", parts->cnt, parts->cnt == 1 ? "" : "s");
+	/* librdkafka keeps a partition's pause across assignments: a partition paused when it was
+	 * revoked would stay silent */
 	if (f->paused || f->stopped)
 		rd_kafka_pause_partitions(f->rk, parts);
+	else
+		rd_kafka_resume_partitions(f->rk, parts);
 }
 
 /* Drop held records of partitions no longer ours (their next owner reads them). */

@@ -184,13 +184,49 @@ h_kill9_when_acked() {
 	h_start
 }
 
+# More nodes, for scale-out tests: h_node_start NAME runs another daemon on $H_CONF with its own
+# port and state dir (so its own node id), logging to daemon.NAME.log (checked like the main
+# one's); its URL is ${H_NODE_URLS[NAME]}. h_node_stop NAME [SIGNAL] signals it and reaps it
+# (SIGKILL after 20 s): status in H_EXIT. Nodes still running are stopped at exit.
+declare -A H_NODE_PIDS=() H_NODE_URLS=()
+h_node_start() {
+	local name=$1 port conf i
+	port=$(h_free_port)
+	conf=$H_TMP/node-$name.json
+	$H_PY patch "$H_CONF" "$conf" \
+		'{"listen": "127.0.0.1:'"$port"'", "state_dir": "'"$H_TMP/node-$name"'"}' ||
+		h_bail "node $name" "could not write its config"
+	SLUICE_IT_TAG=$H_TAG "$SLUICE" run -c "$conf" >>"$H_TMP/daemon.stdout" \
+		2>>"$H_TMP/daemon.$name.log" &
+	H_NODE_PIDS[$name]=$!
+	H_NODE_URLS[$name]=http://127.0.0.1:$port
+	for i in $(seq 1 300); do
+		h_alive "${H_NODE_PIDS[$name]}" || h_bail "node $name" "exited before it was ready"
+		curl -fsS -o /dev/null --max-time 2 "${H_NODE_URLS[$name]}/healthz" 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	h_bail "node $name" "not ready within 30 s"
+}
+h_node_stop() {
+	local name=$1 pid=${H_NODE_PIDS[$1]:-} i
+	[ -n "$pid" ] || { H_EXIT="not running"; return; }
+	kill -s "${2:-TERM}" "$pid" 2>/dev/null
+	for i in $(seq 1 200); do h_alive "$pid" || break; sleep 0.1; done
+	h_alive "$pid" && kill -s KILL "$pid"
+	wait "$pid" 2>/dev/null
+	H_EXIT=$?
+	unset "H_NODE_PIDS[$name]"
+}
+
 # Processes whose environment carries this test's tag (the daemon's agents and their runtimes),
-# other than the daemon itself.
+# other than the daemons themselves.
 h_leftovers() {
 	local f pid
 	for f in /proc/[0-9]*/environ; do
 		pid=${f#/proc/}; pid=${pid%/environ}
 		[ "$pid" = "${H_PID:-none}" ] && continue
+		[[ " ${H_NODE_PIDS[*]} " == *" $pid "* ]] && continue
 		[ "$pid" = $$ ] && continue
 		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qx "SLUICE_IT_TAG=$H_TAG"; then
 			h_alive "$pid" && echo "$pid"
@@ -269,7 +305,7 @@ h_unexpected_errors() {
 }
 
 h_teardown() {
-	local rc=$? bad left pid cmd
+	local rc=$? bad left pid cmd name
 	trap - EXIT
 	# SIGKILL: a background subshell given SIGTERM would run this script's traps
 	for pid in $H_BG_PIDS; do kill -s KILL "$pid" 2>/dev/null; done
@@ -277,6 +313,10 @@ h_teardown() {
 		h_stop TERM 15
 		[ "$H_EXIT" = 0 ] || h_not_ok teardown-stop "daemon exit status $H_EXIT after SIGTERM, expected 0"
 	fi
+	for name in "${!H_NODE_PIDS[@]}"; do
+		h_node_stop "$name"
+		[ "$H_EXIT" = 0 ] || h_not_ok "teardown-stop-$name" "node exit status $H_EXIT after SIGTERM, expected 0"
+	done
 	for cmd in "${H_AT_EXIT[@]}"; do $cmd; done
 	if [ "$H_STARTS" -gt 0 ]; then
 		bad=$(h_unexpected_errors)
