@@ -158,10 +158,10 @@ static int encode_cloudevents(const struct sl_event *const *evs, size_t n, char 
 	return 0;
 }
 
-int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
+int sl_payload_encode(enum sl_payload_format fmt, const struct sl_source_config *src,
 		      const struct sl_event *const *evs, size_t n, char **out, size_t *len)
 {
-	int rc = sl_payload_supported(fmt, kind);
+	int rc = sl_payload_supported(fmt, src->kind);
 	if (rc)
 		return rc;
 	if (fmt == SL_PAYLOAD_AWS || fmt == SL_PAYLOAD_INVOCATION) {

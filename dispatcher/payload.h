@@ -60,10 +60,11 @@ const char *sl_source_kind_name(enum sl_source_kind kind);
  * cannot be encoded. */
 json_t *sl_payload_cloudevents(const struct sl_event *const *evs, size_t n);
 
-/* Encode a batch of n >= 1 events. 0 with *out (caller frees) and *len; -ENOTSUP for a format the
- * source kind lacks; -EINVAL for a batch the format cannot hold (aws/schedule with n != 1) or an
- * event that cannot be encoded. */
-int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
+/* Encode a batch of n >= 1 events from source src (its kind picks the aws shape; some shapes
+ * name the source's brokers or queue). 0 with *out (caller frees) and *len; -ENOTSUP for a format
+ * the source kind lacks; -EINVAL for a batch the format cannot hold (aws/schedule with n != 1) or
+ * an event that cannot be encoded. */
+int sl_payload_encode(enum sl_payload_format fmt, const struct sl_source_config *src,
 		      const struct sl_event *const *evs, size_t n, char **out, size_t *len);
 
 #endif

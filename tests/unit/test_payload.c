@@ -12,6 +12,10 @@
 #include "core/event.h"
 #include "dispatcher/payload.h"
 
+static const struct sl_source_config http_src = { .name = "web", .kind = SL_SOURCE_HTTP };
+static const struct sl_source_config schedule_src = { .name = "hourly",
+						      .kind = SL_SOURCE_SCHEDULE };
+
 static struct sl_event *mk_event(const char *id, json_t *data)
 {
 	struct sl_event *ev = sl_event_new();
@@ -35,7 +39,7 @@ static void test_cloudevents_array(void **state)
 	json_error_t jerr;
 
 	(void)state;
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_HTTP,
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, &http_src,
 					   (const struct sl_event *const *)evs, 2, &out, &len), 0);
 	assert_int_equal(strlen(out), len);
 	json_t *doc = json_loadb(out, len, 0, &jerr);
@@ -80,7 +84,7 @@ static void test_aws_schedule_passthrough(void **state)
 
 	(void)state;
 	assert_int_equal(sl_payload_max_batch(SL_PAYLOAD_AWS, SL_SOURCE_SCHEDULE), 1);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, SL_SOURCE_SCHEDULE, evs, 1, &out, &len),
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &schedule_src, evs, 1, &out, &len),
 			 0);
 	assert_int_equal(len, strlen(scheduled));
 	assert_memory_equal(out, scheduled, len);   /* key order and bytes kept */
@@ -88,13 +92,13 @@ static void test_aws_schedule_passthrough(void **state)
 
 	/* Binary data goes out as its bytes; no data as null. */
 	sl_event_set_data_bytes(ev, "raw\0bytes", 9);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, SL_SOURCE_SCHEDULE, evs, 1, &out, &len),
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &schedule_src, evs, 1, &out, &len),
 			 0);
 	assert_int_equal(len, 9);
 	assert_memory_equal(out, "raw\0bytes", 9);
 	free(out);
 	sl_event_set_data_json(ev, NULL);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, SL_SOURCE_SCHEDULE, evs, 1, &out, &len),
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &schedule_src, evs, 1, &out, &len),
 			 0);
 	assert_string_equal(out, "null");
 	free(out);
@@ -123,9 +127,9 @@ static void test_data_text_same_bytes(void **state)
 	}
 	char *a, *b;
 	size_t alen, blen;
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_HTTP,
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, &http_src,
 					   (const struct sl_event *const *)tree, n, &a, &alen), 0);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_HTTP,
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_CLOUDEVENTS, &http_src,
 					   (const struct sl_event *const *)text, n, &b, &blen), 0);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, alen);
@@ -134,7 +138,7 @@ static void test_data_text_same_bytes(void **state)
 	json_decref(parsed);
 	free(a);
 	free(b);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_INVOCATION, SL_SOURCE_HTTP,
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_INVOCATION, &http_src,
 					   (const struct sl_event *const *)text, 1, &b, &blen), 0);
 	assert_string_equal(b, "{\"n\":1,\"s\":\"a \\\"q\\\" \u00e9\"}");
 	free(b);
@@ -153,9 +157,9 @@ static void test_unsupported_combinations(void **state)
 
 	(void)state;
 	assert_int_equal(sl_payload_supported(SL_PAYLOAD_AWS, SL_SOURCE_HTTP), -ENOTSUP);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, SL_SOURCE_HTTP, evs, 1, &out, &len),
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &http_src, evs, 1, &out, &len),
 			 -ENOTSUP);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, SL_SOURCE_SCHEDULE, evs, 2, &out, &len),
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &schedule_src, evs, 2, &out, &len),
 			 -EINVAL);
 	assert_null(out);
 	assert_int_equal(sl_payload_max_batch(SL_PAYLOAD_CLOUDEVENTS, SL_SOURCE_SCHEDULE), 0);
