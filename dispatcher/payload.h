@@ -17,8 +17,9 @@
  *
  * Stream and queue events: what the pull connectors put in an event, and the aws shapes read.
  *   kafka         partition "<topic>-<partition>" (split at the last '-'), position the offset
- *                 in decimal; data_bytes = the value (no data: a null value); time = the record
- *                 timestamp (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
+ *                 in decimal; data_bytes = the value (no data: a null value, sent as "value":
+ *                 "" since Lambda's parsers require the key); time = the record timestamp
+ *                 (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
  *                 extensions "kafkakey" (base64 of the key bytes; absent: no key),
  *                 "kafkatimestamptype" (absent: CREATE_TIME; else LOG_APPEND_TIME), and
  *                 "kafkaheaders" (absent: none; else the AWS form, an array of one-key objects
@@ -32,6 +33,9 @@
  *                 the string, or the bytes as they are); extensions "receivecount" (integer),
  *                 "senttimestamp" and "firstreceivetime" (integers, Unix ms), "receipthandle"
  *                 (string).
+ * An event without `time` is taken to have been made when the source accepted it (received_ms).
+ * An event a shape cannot hold (a Kafka partition or offset that is not a plain decimal number, a
+ * string that is not UTF-8) makes the batch fail to encode (-EINVAL), never invalid JSON.
  *
  * Output is one malloc'd buffer (free()), not NUL-terminated as far as *len is concerned (a NUL
  * follows for convenience).

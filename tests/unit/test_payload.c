@@ -1,4 +1,6 @@
-/* Unit tests for dispatcher/payload.c: the CloudEvents batch and the aws schedule passthrough. */
+/* Unit tests for dispatcher/payload*.c: the CloudEvents batch, the aws schedule passthrough, and
+ * the aws stream and queue shapes, field by field against Lambda's events, for events made as
+ * payload.h says the connectors make them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "core/event.h"
+#include "core/mem.h"
 #include "dispatcher/payload.h"
 
 static const struct sl_source_config http_src = { .name = "web", .kind = SL_SOURCE_HTTP };
@@ -167,6 +171,255 @@ static void test_unsupported_combinations(void **state)
 	sl_event_unref(ev);
 }
 
+/* obj is an object with exactly the keys listed, comma-separated. */
+static void assert_keys(const json_t *obj, const char *keys)
+{
+	char *list = sl_xstrdup(keys), *save = NULL;
+	size_t count = 0;
+
+	assert_true(json_is_object(obj));
+	for (char *k = strtok_r(list, ",", &save); k; k = strtok_r(NULL, ",", &save), count++)
+		if (!json_object_get(obj, k))
+			fail_msg("no key \"%s\"", k);
+	assert_int_equal(json_object_size(obj), count);
+	free(list);
+}
+
+/* obj[key] as a string (it must be one). */
+static const char *str(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v))
+		fail_msg("\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+/* obj[key] as an integer (it must be a JSON number without a fraction). */
+static json_int_t num(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v))
+		fail_msg("\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* obj[key] is a string whose base64 decodes to bytes[0..len). */
+static void assert_base64(const json_t *obj, const char *key, const void *bytes, size_t len)
+{
+	const char *text = str(obj, key);
+	unsigned char *dec;
+	size_t dec_len;
+
+	assert_int_equal(sl_base64_decode(text, strlen(text), &dec, &dec_len), 0);
+	assert_int_equal(dec_len, len);
+	assert_memory_equal(dec, bytes, len);
+	free(dec);
+}
+
+/* The aws payload of evs[0..n) from src, parsed. */
+static json_t *encode_aws(const struct sl_source_config *src, struct sl_event **evs, size_t n)
+{
+	char *out = NULL;
+	size_t len = 0;
+	json_error_t jerr;
+
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, src, (const struct sl_event *const *)evs,
+					   n, &out, &len), 0);
+	assert_int_equal(strlen(out), len);
+	json_t *doc = json_loadb(out, len, 0, &jerr);
+	if (!doc)
+		fail_msg("not JSON (%s): %s", jerr.text, out);
+	free(out);
+	return doc;
+}
+
+static void unref_all(struct sl_event **evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sl_event_unref(evs[i]);
+}
+
+/* An event's common attributes as a pull connector sets them. */
+static struct sl_event *pulled_event(const char *source, const char *partition,
+				     const char *position, const char *time)
+{
+	struct sl_event *ev = sl_event_new();
+	char *id = sl_event_id_from_position(source, partition, position);
+
+	ev->id = id;
+	sl_event_set(ev, &ev->source, source);
+	sl_event_set(ev, &ev->type, "com.example.pulled");
+	sl_event_set(ev, &ev->partition, partition);
+	sl_event_set(ev, &ev->position, position);
+	sl_event_set(ev, &ev->time, time);
+	ev->received_ms = 1700000000000;
+	ev->extensions = json_object();
+	return ev;
+}
+
+/* Kafka's header form: {"<name>": [signed byte, ...]}. */
+static json_t *kafka_header(const char *name, const unsigned char *bytes, size_t len)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < len; i++)
+		json_array_append_new(arr, json_integer((signed char)bytes[i]));
+	return json_pack("{s:o}", name, arr);
+}
+
+/* A Kafka record as the kafka connector makes it (payload.h, "Stream and queue events"): key
+ * NULL for none, value NULL for a null value, headers an array or NULL for none. */
+static struct sl_event *kafka_event(const char *partition, const char *offset, const char *key,
+				    const char *value, json_t *headers)
+{
+	struct sl_event *ev = pulled_event("/sluice/sources/orders", partition, offset,
+					   "2018-12-17T22:10:50.987Z");
+
+	if (value)
+		sl_event_set_data_bytes(ev, value, strlen(value));
+	if (key) {
+		char *b64 = sl_base64_encode(key, strlen(key));
+		json_object_set_new(ev->extensions, "kafkakey", json_string(b64));
+		sl_event_set(ev, &ev->partitionkey, key);
+		free(b64);
+	}
+	if (headers)
+		json_object_set_new(ev->extensions, "kafkaheaders", headers);
+	return ev;
+}
+
+static const struct sl_source_config kafka_src = {
+	.name = "orders", .kind = SL_SOURCE_KAFKA, .brokers = "b-1.example:9092,b-2.example:9092",
+};
+static const struct sl_source_config msk_src = {
+	.name = "orders", .kind = SL_SOURCE_KAFKA, .brokers = "b-1.example:9092",
+	.event_source_arn = "arn:aws:kafka:us-east-1:123456789012:cluster/c/uuid",
+};
+
+#define KAFKA_RECORD_KEYS "topic,partition,offset,timestamp,timestampType,key,value,headers"
+
+static void test_kafka_self_managed(void **state)
+{
+	static const unsigned char hello[] = "hello", accent[] = { 0xc3, 0xa9, 0x7f, 0x80 };
+	json_t *headers = json_pack("[o,o]", kafka_header("headerKey", hello, 5),
+				    kafka_header("bin", accent, sizeof(accent)));
+	struct sl_event *evs[1] = { kafka_event("my-topic-0", "15", "key", "Hello", headers) };
+
+	(void)state;
+	json_t *doc = encode_aws(&kafka_src, evs, 1);
+	assert_keys(doc, "eventSource,bootstrapServers,records");
+	assert_string_equal(str(doc, "eventSource"), "SelfManagedKafka");
+	assert_string_equal(str(doc, "bootstrapServers"), "b-1.example:9092,b-2.example:9092");
+	json_t *records = json_object_get(doc, "records");
+	assert_keys(records, "my-topic-0");
+	assert_int_equal(json_array_size(json_object_get(records, "my-topic-0")), 1);
+	json_t *rec = json_array_get(json_object_get(records, "my-topic-0"), 0);
+	assert_keys(rec, KAFKA_RECORD_KEYS);
+	assert_string_equal(str(rec, "topic"), "my-topic");
+	assert_int_equal(num(rec, "partition"), 0);
+	assert_int_equal(num(rec, "offset"), 15);
+	assert_int_equal(num(rec, "timestamp"), 1545084650987);
+	assert_string_equal(str(rec, "timestampType"), "CREATE_TIME");
+	assert_base64(rec, "key", "key", 3);
+	assert_base64(rec, "value", "Hello", 5);
+	json_t *expected = json_loads("[{\"headerKey\":[104,101,108,108,111]},"
+				      "{\"bin\":[-61,-87,127,-128]}]", 0, NULL);
+	assert_true(json_equal(json_object_get(rec, "headers"), expected));
+	json_decref(expected);
+	json_decref(doc);
+	unref_all(evs, 1);
+}
+
+/* With an event_source_arn the event is MSK's; a record without key has no "key", one with a
+ * null value an empty "value", one without headers an empty "headers". */
+static void test_kafka_msk_keyless_valueless(void **state)
+{
+	struct sl_event *evs[2] = { kafka_event("t-7", "0", NULL, NULL, NULL),
+				    kafka_event("t-7", "1", NULL, "v", NULL) };
+
+	(void)state;
+	json_object_set_new(evs[1]->extensions, "kafkatimestamptype",
+			    json_string("LOG_APPEND_TIME"));
+	json_t *doc = encode_aws(&msk_src, evs, 2);
+	assert_keys(doc, "eventSource,eventSourceArn,bootstrapServers,records");
+	assert_string_equal(str(doc, "eventSource"), "aws:kafka");
+	assert_string_equal(str(doc, "eventSourceArn"),
+			    "arn:aws:kafka:us-east-1:123456789012:cluster/c/uuid");
+	assert_string_equal(str(doc, "bootstrapServers"), "b-1.example:9092");
+	json_t *list = json_object_get(json_object_get(doc, "records"), "t-7");
+	assert_int_equal(json_array_size(list), 2);
+	json_t *rec = json_array_get(list, 0);
+	assert_keys(rec, "topic,partition,offset,timestamp,timestampType,value,headers");
+	assert_string_equal(str(rec, "topic"), "t");
+	assert_int_equal(num(rec, "partition"), 7);
+	assert_int_equal(num(rec, "offset"), 0);
+	assert_string_equal(str(rec, "value"), "");
+	assert_true(json_is_array(json_object_get(rec, "headers")));
+	assert_int_equal(json_array_size(json_object_get(rec, "headers")), 0);
+	rec = json_array_get(list, 1);
+	assert_int_equal(num(rec, "offset"), 1);
+	assert_string_equal(str(rec, "timestampType"), "LOG_APPEND_TIME");
+	assert_base64(rec, "value", "v", 1);
+	json_decref(doc);
+	unref_all(evs, 2);
+}
+
+/* Records group under their partition, in batch order, partitions in order of first event. */
+static void test_kafka_partitions_grouped(void **state)
+{
+	struct sl_event *evs[5] = { kafka_event("b-1", "10", NULL, "0", NULL),
+				    kafka_event("a-0", "20", NULL, "1", NULL),
+				    kafka_event("b-1", "11", NULL, "2", NULL),
+				    kafka_event("a-0", "21", NULL, "3", NULL),
+				    kafka_event("b-1", "12", NULL, "4", NULL) };
+	static const struct { const char *key; int offsets[3]; size_t n; } want[2] = {
+		{ "b-1", { 10, 11, 12 }, 3 }, { "a-0", { 20, 21 }, 2 },
+	};
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &kafka_src,
+					   (const struct sl_event *const *)evs, 5, &out, &len), 0);
+	assert_true(strstr(out, "\"b-1\":") < strstr(out, "\"a-0\":"));
+	json_t *doc = json_loadb(out, len, 0, NULL);
+	json_t *records = json_object_get(doc, "records");
+	assert_keys(records, "b-1,a-0");
+	for (size_t g = 0; g < 2; g++) {
+		json_t *list = json_object_get(records, want[g].key);
+		assert_int_equal(json_array_size(list), want[g].n);
+		for (size_t i = 0; i < want[g].n; i++)
+			assert_int_equal(num(json_array_get(list, i), "offset"),
+					 want[g].offsets[i]);
+	}
+	json_decref(doc);
+	free(out);
+	unref_all(evs, 5);
+}
+
+/* An event the Kafka shape cannot hold fails the batch rather than giving wrong JSON. */
+static void test_kafka_unencodable(void **state)
+{
+	static const struct { const char *partition, *offset; } bad[] = {
+		{ "nodash", "1" }, { "t-x", "1" }, { "t-01", "1" }, { "t-0", "" },
+		{ "t-0", "-1" }, { "t-0", "1.5" }, { "t\xff-0", "1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sl_event *ev = kafka_event(bad[i].partition, bad[i].offset, NULL, "v", NULL);
+		const struct sl_event *evs[1] = { ev };
+		char *out = NULL;
+		size_t len;
+		if (sl_payload_encode(SL_PAYLOAD_AWS, &kafka_src, evs, 1, &out, &len) != -EINVAL)
+			fail_msg("%s/%s encoded: %s", bad[i].partition, bad[i].offset, out);
+		assert_null(out);
+		sl_event_unref(ev);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +427,10 @@ int main(void)
 		cmocka_unit_test(test_aws_schedule_passthrough),
 		cmocka_unit_test(test_data_text_same_bytes),
 		cmocka_unit_test(test_unsupported_combinations),
+		cmocka_unit_test(test_kafka_self_managed),
+		cmocka_unit_test(test_kafka_msk_keyless_valueless),
+		cmocka_unit_test(test_kafka_partitions_grouped),
+		cmocka_unit_test(test_kafka_unencodable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
