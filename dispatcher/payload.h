@@ -26,8 +26,9 @@
  *                 {"name": [byte, ...]}, bytes as signed numbers -128..127).
  *   redis_stream  partition = the stream key (the shard id), position = the entry id
  *                 ("<ms>-<seq>", the sequence number); data_text = the entry's fields as a JSON
- *                 object of strings (Kinesis data = base64 of that text); partitionkey; time =
- *                 the entry id's ms (approximateArrivalTimestamp).
+ *                 object of strings (Kinesis data = base64 of that text); partitionkey
+ *                 (absent: the stream key); time = the entry id's ms
+ *                 (approximateArrivalTimestamp).
  *   redis_queue   partition "", position = id = the message id; data = the body as a JSON
  *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body =
  *                 the string, or the bytes as they are); extensions "receivecount" (integer),

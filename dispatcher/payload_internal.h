@@ -42,6 +42,8 @@ int pl_json(struct pl_out *o, const json_t *v);
 /* The event's data as bytes: data_bytes, data_text, or data encoded compactly into *scratch
  * (the caller frees it; NULL otherwise). No data: length 0. */
 const void *pl_data(const struct sl_event *ev, size_t *len, char **scratch);
+/* Append the base64 of the event's data (as pl_data gives it) as a JSON string. */
+void pl_data_base64(struct pl_out *o, const struct sl_event *ev);
 /* The event's time in Unix ms: its `time` attribute, else when the source accepted it. */
 int64_t pl_time_ms(const struct sl_event *ev);
 
@@ -49,5 +51,6 @@ int64_t pl_time_ms(const struct sl_event *ev);
  * be encoded. */
 int pl_kafka(struct pl_out *o, const struct sl_source_config *src,
 	     const struct sl_event *const *evs, size_t n);
+int pl_kinesis(struct pl_out *o, const struct sl_event *const *evs, size_t n);
 
 #endif

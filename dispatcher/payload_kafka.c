@@ -12,7 +12,6 @@
 #include "dispatcher/payload_internal.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/event.h"
@@ -23,16 +22,6 @@ static bool plain_number(const char *s)
 	if (!*s || (s[0] == '0' && s[1]))
 		return false;
 	return strspn(s, "0123456789") == strlen(s);
-}
-
-static void put_value(struct pl_out *o, const struct sl_event *ev)
-{
-	char *scratch;
-	size_t len;
-	const void *value = pl_data(ev, &len, &scratch);
-
-	pl_base64(o, value, len);
-	free(scratch);
 }
 
 static int put_record(struct pl_out *o, const struct sl_event *ev)
@@ -60,7 +49,7 @@ static int put_record(struct pl_out *o, const struct sl_event *ev)
 		pl_string(o, json_string_value(key));
 	}
 	pl_lit(o, ",\"value\":");
-	put_value(o, ev);
+	pl_data_base64(o, ev);
 	pl_lit(o, ",\"headers\":");
 	if (!json_is_array(headers))
 		pl_lit(o, "[]");

@@ -148,6 +148,16 @@ const void *pl_data(const struct sl_event *ev, size_t *len, char **scratch)
 	return "";
 }
 
+void pl_data_base64(struct pl_out *o, const struct sl_event *ev)
+{
+	char *scratch;
+	size_t len;
+	const void *data = pl_data(ev, &len, &scratch);
+
+	pl_base64(o, data, len);
+	free(scratch);
+}
+
 int64_t pl_time_ms(const struct sl_event *ev)
 {
 	int64_t ms;

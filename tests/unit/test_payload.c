@@ -420,6 +420,79 @@ static void test_kafka_unencodable(void **state)
 	}
 }
 
+/* A Redis stream entry as the redis_stream connector makes it: the stream key is the partition
+ * (shard), the entry id the position, the fields the data as JSON text. */
+static struct sl_event *stream_event(const char *stream, const char *entry_id, const char *time,
+				     const char *fields, const char *partition_key)
+{
+	struct sl_event *ev = pulled_event("/sluice/sources/clicks", stream, entry_id, time);
+
+	sl_event_set_data_text(ev, fields, strlen(fields));
+	sl_event_set(ev, &ev->partitionkey, partition_key);
+	return ev;
+}
+
+static const struct sl_source_config stream_src = { .name = "clicks",
+						    .kind = SL_SOURCE_REDIS_STREAM };
+
+#define KINESIS_RECORD_KEYS "kinesis,eventSource,eventVersion,eventID,eventName," \
+	"invokeIdentityArn,awsRegion,eventSourceARN"
+
+static void test_kinesis_records(void **state)
+{
+	static const struct { const char *id, *time, *fields, *key, *seconds; } in[4] = {
+		{ "1545084650987-0", "2018-12-17T22:10:50.987Z", "{\"user\":\"ann\"}", "ann",
+		  "1545084650.987" },
+		{ "1545084651005-1", "2018-12-17T22:10:51.005Z", "{\"user\":\"bob\",\"n\":\"2\"}",
+		  NULL, "1545084651.005" },
+		{ "1545084651050-0", "2018-12-17T22:10:51.050Z", "{}", "cy", "1545084651.050" },
+		{ "0-1", "1969-12-31T23:59:59.500Z", "{}", "old", "-1.500" },
+	};
+	const size_t n = sizeof(in) / sizeof(in[0]);
+	struct sl_event *evs[4];
+	char *out;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		evs[i] = stream_event("clicks-stream", in[i].id, in[i].time, in[i].fields, in[i].key);
+	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &stream_src,
+					   (const struct sl_event *const *)evs, n, &out, &len), 0);
+	json_t *doc = json_loadb(out, len, 0, NULL);
+	assert_keys(doc, "Records");
+	assert_int_equal(json_array_size(json_object_get(doc, "Records")), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		assert_keys(rec, KINESIS_RECORD_KEYS);
+		assert_string_equal(str(rec, "eventSource"), "aws:kinesis");
+		assert_string_equal(str(rec, "eventVersion"), "1.0");
+		char *event_id = sl_xasprintf("clicks-stream:%s", in[i].id);
+		assert_string_equal(str(rec, "eventID"), event_id);
+		free(event_id);
+		assert_string_equal(str(rec, "eventName"), "aws:kinesis:record");
+		assert_string_equal(str(rec, "invokeIdentityArn"),
+				    "arn:aws:iam::000000000000:role/sluice");
+		assert_string_equal(str(rec, "awsRegion"), "us-east-1");
+		assert_string_equal(str(rec, "eventSourceARN"),
+				    "arn:aws:kinesis:us-east-1:000000000000:stream/clicks-stream");
+		json_t *k = json_object_get(rec, "kinesis");
+		assert_keys(k, "kinesisSchemaVersion,partitionKey,sequenceNumber,data,"
+			    "approximateArrivalTimestamp");
+		assert_string_equal(str(k, "kinesisSchemaVersion"), "1.0");
+		/* no partition key: the stream's name, as the connector's default is */
+		assert_string_equal(str(k, "partitionKey"), in[i].key ? in[i].key : "clicks-stream");
+		assert_string_equal(str(k, "sequenceNumber"), in[i].id);
+		assert_base64(k, "data", in[i].fields, strlen(in[i].fields));
+		assert_true(json_is_real(json_object_get(k, "approximateArrivalTimestamp")));
+		char *stamp = sl_xasprintf("\"approximateArrivalTimestamp\":%s}", in[i].seconds);
+		assert_non_null(strstr(out, stamp));
+		free(stamp);
+	}
+	json_decref(doc);
+	free(out);
+	unref_all(evs, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_kafka_msk_keyless_valueless),
 		cmocka_unit_test(test_kafka_partitions_grouped),
 		cmocka_unit_test(test_kafka_unencodable),
+		cmocka_unit_test(test_kinesis_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
