@@ -12,7 +12,8 @@
 /* The aws shapes of the stream and queue kinds, which hold any number of events. */
 static bool aws_batch_shape(enum sl_source_kind kind)
 {
-	return kind == SL_SOURCE_KAFKA || kind == SL_SOURCE_REDIS_STREAM;
+	return kind == SL_SOURCE_KAFKA || kind == SL_SOURCE_REDIS_STREAM ||
+	       kind == SL_SOURCE_REDIS_QUEUE;
 }
 
 size_t sl_payload_max_batch(enum sl_payload_format fmt, enum sl_source_kind kind)
@@ -147,6 +148,7 @@ static int write_batch(struct pl_out *o, enum sl_payload_format fmt,
 	switch (src->kind) {
 	case SL_SOURCE_KAFKA: return pl_kafka(o, src, evs, n);
 	case SL_SOURCE_REDIS_STREAM: return pl_kinesis(o, evs, n);
+	case SL_SOURCE_REDIS_QUEUE: return pl_sqs(o, src, evs, n);
 	default: return -ENOTSUP;
 	}
 }

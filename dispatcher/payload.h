@@ -30,10 +30,12 @@
  *                 (absent: the stream key); time = the entry id's ms
  *                 (approximateArrivalTimestamp).
  *   redis_queue   partition "", position = id = the message id; data = the body as a JSON
- *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body =
- *                 the string, or the bytes as they are); extensions "receivecount" (integer),
- *                 "senttimestamp" and "firstreceivetime" (integers, Unix ms), "receipthandle"
- *                 (string).
+ *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body = the
+ *                 string; bytes become the characters U+0000..U+00FF with their numbers, which
+ *                 a handler turns back into the bytes by encoding the body as Latin-1;
+ *                 md5OfBody = the MD5 of the message's bytes); extensions "receivecount"
+ *                 (integer; absent: 1), "senttimestamp" and "firstreceivetime" (integers, Unix
+ *                 ms; absent: received_ms), "receipthandle" (string; absent: "").
  * An event without `time` is taken to have been made when the source accepted it (received_ms).
  * An event a shape cannot hold (a Kafka partition or offset that is not a plain decimal number, a
  * string that is not UTF-8) makes the batch fail to encode (-EINVAL), never invalid JSON.
@@ -67,8 +69,9 @@ json_t *sl_payload_cloudevents(const struct sl_event *const *evs, size_t n);
 
 /* Encode a batch of n >= 1 events from source src (its kind picks the aws shape; some shapes
  * name the source's brokers or queue). 0 with *out (caller frees) and *len; -ENOTSUP for a format
- * the source kind lacks; -EINVAL for a batch the format cannot hold (aws/schedule with n != 1) or
- * an event that cannot be encoded. */
+ * the source kind lacks (or the SQS shape when libcrypto offers no MD5, as in FIPS mode); -EINVAL
+ * for a batch the format cannot hold (aws/schedule with n != 1) or an event that cannot be
+ * encoded. */
 int sl_payload_encode(enum sl_payload_format fmt, const struct sl_source_config *src,
 		      const struct sl_event *const *evs, size_t n, char **out, size_t *len);
 

@@ -52,5 +52,8 @@ int64_t pl_time_ms(const struct sl_event *ev);
 int pl_kafka(struct pl_out *o, const struct sl_source_config *src,
 	     const struct sl_event *const *evs, size_t n);
 int pl_kinesis(struct pl_out *o, const struct sl_event *const *evs, size_t n);
+/* Also -ENOTSUP when libcrypto offers no MD5 (FIPS mode). */
+int pl_sqs(struct pl_out *o, const struct sl_source_config *src,
+	   const struct sl_event *const *evs, size_t n);
 
 #endif

@@ -49,8 +49,20 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Runs of plain characters are copied whole; '"' and '\\' get a backslash, other control
- * characters the \u00XX form. */
+/* The letter of a character's two-character escape (\" \\ \n \r \t), or 0. */
+static char short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '\n': return 'n';
+	case '\r': return 'r';
+	case '\t': return 't';
+	}
+	return 0;
+}
+
+/* Runs of plain characters are copied whole; '"', '\\' and control characters are escaped. */
 void pl_escaped(struct pl_out *o, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -68,14 +80,11 @@ void pl_escaped(struct pl_out *o, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		char esc[6] = { '\\', 'u', '0', '0', hex[u[i] >> 4], hex[u[i] & 15] };
+		char letter = short_escape(u[i]);
+		char esc[6] = { '\\', letter ? letter : 'u', '0', '0', hex[u[i] >> 4],
+				hex[u[i] & 15] };
 		pl_put(o, s + run, i - run);
-		if (u[i] == '"' || u[i] == '\\') {
-			esc[1] = s[i];
-			pl_put(o, esc, 2);
-		} else {
-			pl_put(o, esc, 6);
-		}
+		pl_put(o, esc, letter ? 2 : 6);
 		run = ++i;
 	}
 	pl_put(o, s + run, n - run);

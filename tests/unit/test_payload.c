@@ -218,8 +218,10 @@ static void assert_base64(const json_t *obj, const char *key, const void *bytes,
 	free(dec);
 }
 
-/* The aws payload of evs[0..n) from src, parsed. */
-static json_t *encode_aws(const struct sl_source_config *src, struct sl_event **evs, size_t n)
+/* The aws payload of evs[0..n) from src, parsed; its text in *text (the caller frees) unless
+ * text is NULL. */
+static json_t *encode_aws(const struct sl_source_config *src, struct sl_event **evs, size_t n,
+			  char **text)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -228,10 +230,13 @@ static json_t *encode_aws(const struct sl_source_config *src, struct sl_event **
 	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, src, (const struct sl_event *const *)evs,
 					   n, &out, &len), 0);
 	assert_int_equal(strlen(out), len);
-	json_t *doc = json_loadb(out, len, 0, &jerr);
+	json_t *doc = json_loadb(out, len, JSON_ALLOW_NUL, &jerr);
 	if (!doc)
 		fail_msg("not JSON (%s): %s", jerr.text, out);
-	free(out);
+	if (text)
+		*text = out;
+	else
+		free(out);
 	return doc;
 }
 
@@ -308,7 +313,7 @@ static void test_kafka_self_managed(void **state)
 	struct sl_event *evs[1] = { kafka_event("my-topic-0", "15", "key", "Hello", headers) };
 
 	(void)state;
-	json_t *doc = encode_aws(&kafka_src, evs, 1);
+	json_t *doc = encode_aws(&kafka_src, evs, 1, NULL);
 	assert_keys(doc, "eventSource,bootstrapServers,records");
 	assert_string_equal(str(doc, "eventSource"), "SelfManagedKafka");
 	assert_string_equal(str(doc, "bootstrapServers"), "b-1.example:9092,b-2.example:9092");
@@ -342,7 +347,7 @@ static void test_kafka_msk_keyless_valueless(void **state)
 	(void)state;
 	json_object_set_new(evs[1]->extensions, "kafkatimestamptype",
 			    json_string("LOG_APPEND_TIME"));
-	json_t *doc = encode_aws(&msk_src, evs, 2);
+	json_t *doc = encode_aws(&msk_src, evs, 2, NULL);
 	assert_keys(doc, "eventSource,eventSourceArn,bootstrapServers,records");
 	assert_string_equal(str(doc, "eventSource"), "aws:kafka");
 	assert_string_equal(str(doc, "eventSourceArn"),
@@ -378,13 +383,10 @@ static void test_kafka_partitions_grouped(void **state)
 		{ "b-1", { 10, 11, 12 }, 3 }, { "a-0", { 20, 21 }, 2 },
 	};
 	char *out;
-	size_t len;
 
 	(void)state;
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &kafka_src,
-					   (const struct sl_event *const *)evs, 5, &out, &len), 0);
+	json_t *doc = encode_aws(&kafka_src, evs, 5, &out);
 	assert_true(strstr(out, "\"b-1\":") < strstr(out, "\"a-0\":"));
-	json_t *doc = json_loadb(out, len, 0, NULL);
 	json_t *records = json_object_get(doc, "records");
 	assert_keys(records, "b-1,a-0");
 	for (size_t g = 0; g < 2; g++) {
@@ -451,14 +453,12 @@ static void test_kinesis_records(void **state)
 	const size_t n = sizeof(in) / sizeof(in[0]);
 	struct sl_event *evs[4];
 	char *out;
-	size_t len;
 
 	(void)state;
 	for (size_t i = 0; i < n; i++)
-		evs[i] = stream_event("clicks-stream", in[i].id, in[i].time, in[i].fields, in[i].key);
-	assert_int_equal(sl_payload_encode(SL_PAYLOAD_AWS, &stream_src,
-					   (const struct sl_event *const *)evs, n, &out, &len), 0);
-	json_t *doc = json_loadb(out, len, 0, NULL);
+		evs[i] = stream_event("clicks-stream", in[i].id, in[i].time, in[i].fields,
+				      in[i].key);
+	json_t *doc = encode_aws(&stream_src, evs, n, &out);
 	assert_keys(doc, "Records");
 	assert_int_equal(json_array_size(json_object_get(doc, "Records")), n);
 	for (size_t i = 0; i < n; i++) {
@@ -480,7 +480,8 @@ static void test_kinesis_records(void **state)
 			    "approximateArrivalTimestamp");
 		assert_string_equal(str(k, "kinesisSchemaVersion"), "1.0");
 		/* no partition key: the stream's name, as the connector's default is */
-		assert_string_equal(str(k, "partitionKey"), in[i].key ? in[i].key : "clicks-stream");
+		assert_string_equal(str(k, "partitionKey"),
+				    in[i].key ? in[i].key : "clicks-stream");
 		assert_string_equal(str(k, "sequenceNumber"), in[i].id);
 		assert_base64(k, "data", in[i].fields, strlen(in[i].fields));
 		assert_true(json_is_real(json_object_get(k, "approximateArrivalTimestamp")));
@@ -491,6 +492,154 @@ static void test_kinesis_records(void **state)
 	json_decref(doc);
 	free(out);
 	unref_all(evs, n);
+}
+
+/* A Redis list message as the redis_queue connector makes it: the message id is id and
+ * position, the body a JSON string (or data_bytes when it is not UTF-8). */
+static struct sl_event *queue_event(const char *id, const char *body, size_t body_len)
+{
+	struct sl_event *ev = pulled_event("/sluice/sources/jobs", "", id, NULL);
+	json_t *text = json_stringn(body, body_len);
+
+	sl_event_set(ev, &ev->id, id);
+	if (text) {
+		char *compact = json_dumps(text, JSON_ENCODE_ANY | JSON_COMPACT);
+		sl_event_set_data_text(ev, compact, strlen(compact));
+		free(compact);
+	} else {
+		sl_event_set_data_bytes(ev, body, body_len);
+	}
+	json_decref(text);
+	json_object_set_new(ev->extensions, "receivecount", json_integer(2));
+	json_object_set_new(ev->extensions, "senttimestamp", json_integer(1545082649183));
+	json_object_set_new(ev->extensions, "firstreceivetime", json_integer(1545082649185));
+	json_object_set_new(ev->extensions, "receipthandle", json_string("AQEBwJnKyrHigUMZj6r"));
+	return ev;
+}
+
+static const struct sl_source_config queue_src = { .name = "jobs-source",
+						   .kind = SL_SOURCE_REDIS_QUEUE, .queue = "jobs" };
+
+/* A string literal and its length, NULs included. */
+#define BYTES(lit) lit, sizeof(lit) - 1
+
+#define SQS_RECORD_KEYS "messageId,receiptHandle,body,attributes,messageAttributes,md5OfBody," \
+	"eventSource,eventSourceARN,awsRegion"
+
+/* A record's attributes are strings: the receive count, sent and first-receive times. */
+static void assert_sqs_attributes(const json_t *rec, const char *count, const char *sent,
+				  const char *first)
+{
+	const json_t *attrs = json_object_get(rec, "attributes");
+
+	assert_keys(attrs, "ApproximateReceiveCount,SentTimestamp,SenderId,"
+		    "ApproximateFirstReceiveTimestamp");
+	assert_string_equal(str(attrs, "ApproximateReceiveCount"), count);
+	assert_string_equal(str(attrs, "SentTimestamp"), sent);
+	assert_string_equal(str(attrs, "SenderId"), "sluice");
+	assert_string_equal(str(attrs, "ApproximateFirstReceiveTimestamp"), first);
+}
+
+static void test_sqs_records(void **state)
+{
+	static const struct { const char *id, *body; size_t len; const char *md5; } in[3] = {
+		{ "059f36b4-87a3-44ab-83d2-661975830a7d", BYTES("Test message."),
+		  "e4e68fb7bd0e697a0ae8f1bb342846b3" },
+		{ "m2", BYTES("line1\nline2 \"q\" \xc3\xa9 \x01 \\"),
+		  "eb106fc333f3d32e99e5a6f8bfdf5308" },
+		{ "m3", BYTES("a\0b"), "70350f6027bce3713f6b76473084309b" },
+	};
+	struct sl_event *evs[3];
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		evs[i] = queue_event(in[i].id, in[i].body, in[i].len);
+	json_t *doc = encode_aws(&queue_src, evs, 3, &out);
+	/* the short escapes where JSON has them, \u00XX for other control characters */
+	assert_non_null(strstr(out, "\"body\":\"line1\\nline2 \\\"q\\\" \xc3\xa9 "
+				    "\\u0001 \\\\\""));
+	free(out);
+	assert_keys(doc, "Records");
+	assert_int_equal(json_array_size(json_object_get(doc, "Records")), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		assert_keys(rec, SQS_RECORD_KEYS);
+		assert_string_equal(str(rec, "messageId"), in[i].id);
+		assert_string_equal(str(rec, "receiptHandle"), "AQEBwJnKyrHigUMZj6r");
+		json_t *body = json_object_get(rec, "body");
+		assert_true(json_is_string(body));
+		assert_int_equal(json_string_length(body), in[i].len);
+		assert_memory_equal(json_string_value(body), in[i].body, in[i].len);
+		assert_sqs_attributes(rec, "2", "1545082649183", "1545082649185");
+		assert_keys(json_object_get(rec, "messageAttributes"), "");
+		assert_string_equal(str(rec, "md5OfBody"), in[i].md5);
+		assert_string_equal(str(rec, "eventSource"), "aws:sqs");
+		assert_string_equal(str(rec, "eventSourceARN"),
+				    "arn:aws:sqs:us-east-1:000000000000:jobs");
+		assert_string_equal(str(rec, "awsRegion"), "us-east-1");
+	}
+	json_decref(doc);
+	unref_all(evs, 3);
+}
+
+/* A body that is not UTF-8 comes as one character per byte (U+0000..U+00FF); md5OfBody is the
+ * MD5 of the bytes themselves. */
+static void test_sqs_binary_body(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x41, 0xff, 0x80, 0x22, 0xc3, 0xa9, 0x0a };
+	struct sl_event *evs[1] = { queue_event("bin", (const char *)bytes, sizeof(bytes)) };
+
+	(void)state;
+	assert_non_null(evs[0]->data_bytes);
+	json_t *doc = encode_aws(&queue_src, evs, 1, NULL);
+	json_t *rec = json_array_get(json_object_get(doc, "Records"), 0);
+	const unsigned char *body = (const unsigned char *)str(rec, "body");
+	size_t body_len = json_string_length(json_object_get(rec, "body"));
+	unsigned char back[sizeof(bytes)];
+	size_t n = 0;
+
+	for (size_t i = 0; i < body_len; n++) {   /* the characters' numbers, all below 256 */
+		assert_true(n < sizeof(bytes));
+		assert_true(body[i] < 0xc4);
+		back[n] = body[i] < 0x80 ? body[i] : (unsigned char)((body[i] & 3) << 6 |
+								     (body[i + 1] & 0x3f));
+		i += body[i] < 0x80 ? 1 : 2;
+	}
+	assert_int_equal(n, sizeof(bytes));
+	assert_memory_equal(back, bytes, sizeof(bytes));
+	assert_string_equal(str(rec, "md5OfBody"), "961c21eba81ce8e9d4d720fb6b0e8d0f");
+	json_decref(doc);
+	unref_all(evs, 1);
+}
+
+/* Missing extensions take defaults; data that is not a string is sent as its JSON text. */
+static void test_sqs_defaults(void **state)
+{
+	static const char *const bodies[3] = { "{\"k\":\"v\"}", "from a tree", "" };
+	static const char *const md5s[3] = { "44244ce1a15ee6d4dc270001564cb759",
+					     "b250e35f40b85bcc9404cc46b6efb576",
+					     "d41d8cd98f00b204e9800998ecf8427e" };
+	struct sl_event *evs[3];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		evs[i] = pulled_event("/sluice/sources/jobs", "", "m", NULL);
+		sl_event_set(evs[i], &evs[i]->id, "m");
+	}
+	sl_event_set_data_text(evs[0], bodies[0], strlen(bodies[0]));
+	sl_event_set_data_json(evs[1], json_string(bodies[1]));
+	json_t *doc = encode_aws(&queue_src, evs, 3, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		assert_keys(rec, SQS_RECORD_KEYS);
+		assert_string_equal(str(rec, "receiptHandle"), "");
+		assert_string_equal(str(rec, "body"), bodies[i]);
+		assert_string_equal(str(rec, "md5OfBody"), md5s[i]);
+		assert_sqs_attributes(rec, "1", "1700000000000", "1700000000000");
+	}
+	json_decref(doc);
+	unref_all(evs, 3);
 }
 
 int main(void)
@@ -505,6 +654,9 @@ int main(void)
 		cmocka_unit_test(test_kafka_partitions_grouped),
 		cmocka_unit_test(test_kafka_unencodable),
 		cmocka_unit_test(test_kinesis_records),
+		cmocka_unit_test(test_sqs_records),
+		cmocka_unit_test(test_sqs_binary_body),
+		cmocka_unit_test(test_sqs_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
