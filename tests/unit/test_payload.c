@@ -14,6 +14,7 @@
 #include "core/base64.h"
 #include "core/event.h"
 #include "core/mem.h"
+#include "dispatcher/item_failures.h"
 #include "dispatcher/payload.h"
 
 static const struct sl_source_config http_src = { .name = "web", .kind = SL_SOURCE_HTTP };
@@ -171,6 +172,20 @@ static void test_unsupported_combinations(void **state)
 	sl_event_unref(ev);
 }
 
+/* The stream and queue kinds have aws shapes that hold batches of any size. */
+static void test_stream_and_queue_kinds_supported(void **state)
+{
+	static const enum sl_source_kind kinds[] = { SL_SOURCE_KAFKA, SL_SOURCE_REDIS_STREAM,
+						     SL_SOURCE_REDIS_QUEUE };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		assert_int_equal(sl_payload_supported(SL_PAYLOAD_AWS, kinds[i]), 0);
+		assert_int_equal(sl_payload_max_batch(SL_PAYLOAD_AWS, kinds[i]), 0);
+		assert_int_equal(sl_payload_supported(SL_PAYLOAD_CLOUDEVENTS, kinds[i]), 0);
+	}
+}
+
 /* obj is an object with exactly the keys listed, comma-separated. */
 static void assert_keys(const json_t *obj, const char *keys)
 {
@@ -238,6 +253,15 @@ static json_t *encode_aws(const struct sl_source_config *src, struct sl_event **
 	else
 		free(out);
 	return doc;
+}
+
+/* Records[i] of a Kinesis or SQS payload. */
+static json_t *record(const json_t *doc, size_t i)
+{
+	json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+
+	assert_non_null(rec);
+	return rec;
 }
 
 static void unref_all(struct sl_event **evs, size_t n)
@@ -462,7 +486,7 @@ static void test_kinesis_records(void **state)
 	assert_keys(doc, "Records");
 	assert_int_equal(json_array_size(json_object_get(doc, "Records")), n);
 	for (size_t i = 0; i < n; i++) {
-		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		json_t *rec = record(doc, i);
 		assert_keys(rec, KINESIS_RECORD_KEYS);
 		assert_string_equal(str(rec, "eventSource"), "aws:kinesis");
 		assert_string_equal(str(rec, "eventVersion"), "1.0");
@@ -563,7 +587,7 @@ static void test_sqs_records(void **state)
 	assert_keys(doc, "Records");
 	assert_int_equal(json_array_size(json_object_get(doc, "Records")), 3);
 	for (size_t i = 0; i < 3; i++) {
-		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		json_t *rec = record(doc, i);
 		assert_keys(rec, SQS_RECORD_KEYS);
 		assert_string_equal(str(rec, "messageId"), in[i].id);
 		assert_string_equal(str(rec, "receiptHandle"), "AQEBwJnKyrHigUMZj6r");
@@ -593,7 +617,7 @@ static void test_sqs_binary_body(void **state)
 	(void)state;
 	assert_non_null(evs[0]->data_bytes);
 	json_t *doc = encode_aws(&queue_src, evs, 1, NULL);
-	json_t *rec = json_array_get(json_object_get(doc, "Records"), 0);
+	json_t *rec = record(doc, 0);
 	const unsigned char *body = (const unsigned char *)str(rec, "body");
 	size_t body_len = json_string_length(json_object_get(rec, "body"));
 	unsigned char back[sizeof(bytes)];
@@ -631,7 +655,7 @@ static void test_sqs_defaults(void **state)
 	sl_event_set_data_json(evs[1], json_string(bodies[1]));
 	json_t *doc = encode_aws(&queue_src, evs, 3, NULL);
 	for (size_t i = 0; i < 3; i++) {
-		json_t *rec = json_array_get(json_object_get(doc, "Records"), i);
+		json_t *rec = record(doc, i);
 		assert_keys(rec, SQS_RECORD_KEYS);
 		assert_string_equal(str(rec, "receiptHandle"), "");
 		assert_string_equal(str(rec, "body"), bodies[i]);
@@ -642,6 +666,161 @@ static void test_sqs_defaults(void **state)
 	unref_all(evs, 3);
 }
 
+/* What Powertools' parser schemas require of a record: a dotted path and its JSON type ('s'
+ * string, 'n' number, 'o' object, 'a' array). */
+struct required {
+	const char *path;
+	char type;
+};
+
+static const struct required kafka_record_required[] = {
+	{ "topic", 's' }, { "partition", 'n' }, { "offset", 'n' }, { "timestamp", 'n' },
+	{ "timestampType", 's' }, { "value", 's' }, { "headers", 'a' }, { NULL, 0 },
+};
+static const struct required kinesis_record_required[] = {
+	{ "eventSource", 's' }, { "eventVersion", 's' }, { "eventID", 's' }, { "eventName", 's' },
+	{ "awsRegion", 's' }, { "invokeIdentityArn", 's' }, { "eventSourceARN", 's' },
+	{ "kinesis.kinesisSchemaVersion", 's' }, { "kinesis.partitionKey", 's' },
+	{ "kinesis.sequenceNumber", 's' }, { "kinesis.approximateArrivalTimestamp", 'n' },
+	{ "kinesis.data", 's' }, { NULL, 0 },
+};
+static const struct required sqs_record_required[] = {
+	{ "messageId", 's' }, { "receiptHandle", 's' }, { "body", 's' },
+	{ "attributes.ApproximateReceiveCount", 's' },
+	{ "attributes.ApproximateFirstReceiveTimestamp", 's' }, { "attributes.SenderId", 's' },
+	{ "attributes.SentTimestamp", 's' }, { "messageAttributes", 'o' }, { "md5OfBody", 's' },
+	{ "eventSource", 's' }, { "eventSourceARN", 's' }, { "awsRegion", 's' }, { NULL, 0 },
+};
+
+static bool has_type(const json_t *v, char type)
+{
+	switch (type) {
+	case 's': return json_is_string(v);
+	case 'n': return json_is_number(v);
+	case 'o': return json_is_object(v);
+	}
+	return json_is_array(v);
+}
+
+static void assert_required(const json_t *obj, const struct required *req)
+{
+	for (; req->path; req++) {
+		char *path = sl_xstrdup(req->path), *save = NULL;
+		const json_t *v = obj;
+		for (char *k = strtok_r(path, ".", &save); k; k = strtok_r(NULL, ".", &save))
+			v = json_object_get(v, k);
+		if (!has_type(v, req->type))
+			fail_msg("%s: missing or not of type '%c'", req->path, req->type);
+		free(path);
+	}
+}
+
+/* Every key Powertools' Kafka, Kinesis and SQS schemas require, with its type. */
+static void test_powertools_required_keys(void **state)
+{
+	struct sl_event *kafka[1] = { kafka_event("t-0", "5", NULL, NULL, NULL) };
+	struct sl_event *stream[1] = { stream_event("s", "1-0", "2018-12-17T22:10:50.987Z", "{}",
+						     NULL) };
+	struct sl_event *queue[1] = { queue_event("m", BYTES("body")) };
+	const struct sl_source_config *kafka_srcs[2] = { &kafka_src, &msk_src };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *doc = encode_aws(kafka_srcs[i], kafka, 1, NULL), *list;
+		const char *key;
+		assert_non_null(str(doc, "eventSource"));
+		if (kafka_srcs[i]->event_source_arn)
+			assert_non_null(str(doc, "eventSourceArn"));
+		assert_true(json_object_size(json_object_get(doc, "records")) > 0);
+		json_object_foreach(json_object_get(doc, "records"), key, list) {
+			assert_true(json_array_size(list) > 0);
+			assert_required(json_array_get(list, 0), kafka_record_required);
+		}
+		json_decref(doc);
+	}
+	json_t *doc = encode_aws(&stream_src, stream, 1, NULL);
+	assert_required(record(doc, 0), kinesis_record_required);
+	json_decref(doc);
+	doc = encode_aws(&queue_src, queue, 1, NULL);
+	assert_required(record(doc, 0), sqs_record_required);
+	json_decref(doc);
+	unref_all(kafka, 1);
+	unref_all(stream, 1);
+	unref_all(queue, 1);
+}
+
+/* The response naming failed identifiers as a handler would, each from the payload it got. */
+static char *failures_response(json_t *identifiers)
+{
+	json_t *list = json_array();
+	size_t i;
+	json_t *ident;
+
+	json_array_foreach(identifiers, i, ident)
+		json_array_append_new(list, json_pack("{s:O}", "itemIdentifier", ident));
+	json_t *resp = json_pack("{s:o}", "batchItemFailures", list);
+	char *text = json_dumps(resp, JSON_COMPACT);
+
+	json_decref(resp);
+	json_decref(identifiers);
+	return text;
+}
+
+/* failed[] marks exactly the events `want` lists, one char per event ('x' failed). */
+static void assert_failed(char *resp, struct sl_event **evs, size_t n, const char *want)
+{
+	bool failed[8];
+	char why[160] = "";
+
+	assert_true(n <= 8);
+	assert_int_equal(sl_item_failures_parse(resp, strlen(resp),
+						(const struct sl_event *const *)evs, n, failed, why,
+						sizeof(why)), SL_ITEMS_SOME_FAILED);
+	for (size_t i = 0; i < n; i++)
+		if (failed[i] != (want[i] == 'x'))
+			fail_msg("event %zu: failed %d, want %c (%s)", i, failed[i], want[i], resp);
+	free(resp);
+}
+
+/* Identifiers a handler takes from each shape (Kinesis sequenceNumber, SQS messageId, Kafka
+ * {partition, offset}) name the events they came from. */
+static void test_item_identifiers_name_events(void **state)
+{
+	struct sl_event *kafka[3] = { kafka_event("a-0", "10", NULL, "v", NULL),
+				      kafka_event("b-1", "10", NULL, "v", NULL),
+				      kafka_event("a-0", "11", NULL, "v", NULL) };
+	struct sl_event *stream[3] = { stream_event("s", "1-0", NULL, "{}", NULL),
+				       stream_event("s", "1-1", NULL, "{}", NULL),
+				       stream_event("s", "2-0", NULL, "{}", NULL) };
+	struct sl_event *queue[3] = { queue_event("q1", BYTES("a")), queue_event("q2", BYTES("b")),
+				      queue_event("q3", BYTES("c")) };
+
+	(void)state;
+	json_t *doc = encode_aws(&kafka_src, kafka, 3, NULL);
+	json_t *b1 = json_array_get(json_object_get(json_object_get(doc, "records"), "b-1"), 0);
+	char *partition = sl_xasprintf("%s-%lld", str(b1, "topic"),
+				       (long long)num(b1, "partition"));
+	assert_failed(failures_response(json_pack("[{s:s,s:I}]", "partition", partition,
+						  "offset", num(b1, "offset"))), kafka, 3, ".x.");
+	free(partition);
+	json_decref(doc);
+
+	doc = encode_aws(&stream_src, stream, 3, NULL);
+	assert_failed(failures_response(json_pack(
+		"[s,s]", str(json_object_get(record(doc, 2), "kinesis"), "sequenceNumber"),
+		str(json_object_get(record(doc, 1), "kinesis"), "sequenceNumber"))),
+		stream, 3, ".xx");
+	json_decref(doc);
+
+	doc = encode_aws(&queue_src, queue, 3, NULL);
+	assert_failed(failures_response(json_pack("[s]", str(record(doc, 0), "messageId"))),
+		      queue, 3, "x..");
+	json_decref(doc);
+	unref_all(kafka, 3);
+	unref_all(stream, 3);
+	unref_all(queue, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_aws_schedule_passthrough),
 		cmocka_unit_test(test_data_text_same_bytes),
 		cmocka_unit_test(test_unsupported_combinations),
+		cmocka_unit_test(test_stream_and_queue_kinds_supported),
 		cmocka_unit_test(test_kafka_self_managed),
 		cmocka_unit_test(test_kafka_msk_keyless_valueless),
 		cmocka_unit_test(test_kafka_partitions_grouped),
@@ -657,6 +837,8 @@ int main(void)
 		cmocka_unit_test(test_sqs_records),
 		cmocka_unit_test(test_sqs_binary_body),
 		cmocka_unit_test(test_sqs_defaults),
+		cmocka_unit_test(test_powertools_required_keys),
+		cmocka_unit_test(test_item_identifiers_name_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
