@@ -39,6 +39,12 @@ void pl_int(struct pl_out *o, int64_t v);
 /* Append v as compact JSON; -EINVAL when jansson cannot encode it. */
 int pl_json(struct pl_out *o, const json_t *v);
 
+/* Hand the characters of the JSON string text[0..len) (compact JSON text, quotes included) to
+ * sink as UTF-8, in pieces of up to 512 bytes, escapes decoded; -EINVAL (after some pieces) for
+ * an escape that is not JSON's. */
+int pl_json_string_chars(const char *text, size_t len,
+			 void (*sink)(void *arg, const void *bytes, size_t n), void *arg);
+
 /* The event's data as bytes: data_bytes, data_text, or data encoded compactly into *scratch
  * (the caller frees it; NULL otherwise). No data: length 0. */
 const void *pl_data(const struct sl_event *ev, size_t *len, char **scratch);

@@ -7,9 +7,11 @@
  *                "messageAttributes":{},"md5OfBody","eventSource":"aws:sqs",
  *                "eventSourceARN":"arn:aws:sqs:<region>:<account>:<queue>","awsRegion"}]}
  *
- * The body is the message: a JSON string's characters, or for a message that is not UTF-8
- * (data_bytes) each byte as the character with its number (U+0000..U+00FF), so a handler gets
- * the bytes back by encoding the body as Latin-1. md5OfBody is the MD5 of the message's bytes.
+ * The body is the message: the characters of data that is a JSON string (kept as JSON text, that
+ * text goes out as it is and is decoded only to be digested), other JSON data as its text, and
+ * for a message that is not UTF-8 (data_bytes) each byte as the character with its number
+ * (U+0000..U+00FF), so a handler gets the bytes back by encoding the body as Latin-1. md5OfBody
+ * is the MD5 of the message's bytes: the body's characters in UTF-8, or the data_bytes.
  * What each record takes from its event is listed in payload.h ("Stream and queue events").
  */
 #include "dispatcher/payload_internal.h"
@@ -23,44 +25,34 @@
 #include "core/event.h"
 #include "core/mem.h"
 
-/* A message body: p[0..len), bytes when it came as data_bytes, else UTF-8 text. */
+/* A message body and the form it is written from. */
 struct body {
 	const char *p;
 	size_t len;
-	bool bytes;
-	json_t *decoded;          /* the JSON string p points into, when one was parsed */
+	enum {
+		BODY_TEXT,        /* UTF-8 characters, escaped when written */
+		BODY_BYTES,       /* data_bytes: one character per byte */
+		BODY_JSON,        /* a JSON string as compact JSON text: written as it is */
+	} form;
 	char *scratch;            /* what pl_data wrote, or NULL */
 };
 
-/* Data that is a JSON string gives its characters; a string kept as text is parsed only when
- * it has escapes. Other data gives what pl_data does. */
+/* Data kept as JSON text that is a string goes out as that text; data that is a JSON string
+ * gives its characters; other data what pl_data gives. */
 static void body_init(struct body *b, const struct sl_event *ev)
 {
-	const json_t *string = ev->data;
-
 	memset(b, 0, sizeof(*b));
 	if (ev->data_text && ev->data_text[0] == '"') {
-		if (!memchr(ev->data_text, '\\', ev->data_text_len)) {
-			b->p = ev->data_text + 1;
-			b->len = ev->data_text_len - 2;
-			return;
-		}
-		string = b->decoded = json_loadb(ev->data_text, ev->data_text_len,
-						 JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		b->p = ev->data_text;
+		b->len = ev->data_text_len;
+		b->form = BODY_JSON;
+	} else if (json_is_string(ev->data)) {
+		b->p = json_string_value(ev->data);
+		b->len = json_string_length(ev->data);
+	} else {
+		b->p = pl_data(ev, &b->len, &b->scratch);
+		b->form = ev->data_bytes ? BODY_BYTES : BODY_TEXT;
 	}
-	if (json_is_string(string)) {
-		b->p = json_string_value(string);
-		b->len = json_string_length(string);
-		return;
-	}
-	b->p = pl_data(ev, &b->len, &b->scratch);
-	b->bytes = ev->data_bytes != NULL;
-}
-
-static void body_release(struct body *b)
-{
-	json_decref(b->decoded);
-	free(b->scratch);
 }
 
 /* Bytes as a JSON string of the characters U+0000..U+00FF with the bytes' numbers. */
@@ -82,17 +74,28 @@ static void put_latin1(struct pl_out *o, const char *bytes, size_t n)
 	pl_lit(o, "\"");
 }
 
-/* The MD5 of body[0..n) as a JSON string of lowercase hex. */
-static int put_md5(struct pl_out *o, EVP_MD_CTX *ctx, const EVP_MD *md5, const void *body,
-		   size_t n)
+static void digest_piece(void *ctx, const void *bytes, size_t n)
+{
+	EVP_DigestUpdate(ctx, bytes, n);
+}
+
+/* The MD5 of the body's characters (bytes for BODY_BYTES) as a JSON string of lowercase hex. */
+static int put_md5(struct pl_out *o, EVP_MD_CTX *ctx, const EVP_MD *md5, const struct body *b)
 {
 	static const char hex_digits[] = "0123456789abcdef";
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	char hex[2 * EVP_MAX_MD_SIZE + 2];
 
-	if (!EVP_DigestInit_ex2(ctx, md5, NULL) || !EVP_DigestUpdate(ctx, body, n) ||
-	    !EVP_DigestFinal_ex(ctx, digest, &len))
+	if (!EVP_DigestInit_ex2(ctx, md5, NULL))
+		return -EINVAL;
+	if (b->form == BODY_JSON) {
+		if (pl_json_string_chars(b->p, b->len, digest_piece, ctx) < 0)
+			return -EINVAL;
+	} else {
+		EVP_DigestUpdate(ctx, b->p, b->len);
+	}
+	if (!EVP_DigestFinal_ex(ctx, digest, &len))
 		return -EINVAL;
 	hex[0] = '"';
 	for (unsigned int i = 0; i < len; i++) {
@@ -102,6 +105,23 @@ static int put_md5(struct pl_out *o, EVP_MD_CTX *ctx, const EVP_MD *md5, const v
 	hex[1 + 2 * len] = '"';
 	pl_put(o, hex, 2 + 2 * (size_t)len);
 	return 0;
+}
+
+static void put_body(struct pl_out *o, const struct body *b)
+{
+	switch (b->form) {
+	case BODY_JSON:
+		pl_put(o, b->p, b->len);
+		return;
+	case BODY_BYTES:
+		put_latin1(o, b->p, b->len);
+		return;
+	case BODY_TEXT:
+		pl_lit(o, "\"");
+		pl_escaped(o, b->p, b->len);
+		pl_lit(o, "\"");
+		return;
+	}
 }
 
 /* The integer extension `name` as a JSON string; fallback when it is absent. */
@@ -128,13 +148,7 @@ static int put_record(struct pl_out *o, EVP_MD_CTX *ctx, const EVP_MD *md5,
 	pl_lit(o, ",\"receiptHandle\":");
 	pl_string(o, json_is_string(handle) ? json_string_value(handle) : "");
 	pl_lit(o, ",\"body\":");
-	if (b.bytes) {
-		put_latin1(o, b.p, b.len);
-	} else {
-		pl_lit(o, "\"");
-		pl_escaped(o, b.p, b.len);
-		pl_lit(o, "\"");
-	}
+	put_body(o, &b);
 	pl_lit(o, ",\"attributes\":{\"ApproximateReceiveCount\":");
 	put_int_attribute(o, ev, "receivecount", 1);
 	pl_lit(o, ",\"SentTimestamp\":");
@@ -142,8 +156,8 @@ static int put_record(struct pl_out *o, EVP_MD_CTX *ctx, const EVP_MD *md5,
 	pl_lit(o, ",\"SenderId\":\"sluice\",\"ApproximateFirstReceiveTimestamp\":");
 	put_int_attribute(o, ev, "firstreceivetime", ev->received_ms);
 	pl_lit(o, "},\"messageAttributes\":{},\"md5OfBody\":");
-	rc = put_md5(o, ctx, md5, b.p, b.len);
-	body_release(&b);
+	rc = put_md5(o, ctx, md5, &b);
+	free(b.scratch);
 	pl_lit(o, ",\"eventSource\":\"aws:sqs\","
 	       "\"eventSourceARN\":\"arn:aws:sqs:" SL_AWS_REGION ":" SL_AWS_ACCOUNT ":");
 	pl_escaped(o, src->queue, strlen(src->queue));

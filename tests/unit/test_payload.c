@@ -666,6 +666,72 @@ static void test_sqs_defaults(void **state)
 	unref_all(evs, 3);
 }
 
+/* A queue event whose body is the JSON text `text`, as a connector that escapes more than
+ * jansson does might keep it. */
+static struct sl_event *queue_event_text(const char *text)
+{
+	struct sl_event *ev = queue_event("t", BYTES(""));
+
+	sl_event_set_data_text(ev, text, strlen(text));
+	return ev;
+}
+
+/* md5OfBody is over the body's characters however the text escapes them, and bodies longer
+ * than the decoder's buffer are digested whole. */
+static void test_sqs_escaped_bodies(void **state)
+{
+	static const struct { const char *md5; size_t reps; const char *piece, *chars; } in[3] = {
+		{ "58e8619274b60c6379a1a47bebf8e83d", 1,
+		  "\\u00e9\\ud83d\\ude00\\/\\b\\f\\r\\t x\\ud87e\\udc00",
+		  "\xc3\xa9\xf0\x9f\x98\x80/\b\f\r\t x\xf0\xaf\xa0\x80" },
+		{ "548214f0f8261d494e306c64c94a4f86", 300, "a\\\"", "a\"" },
+		{ "61fcf85fb6b91e3ecc3d64a3998b84fc", 200, "\\uD83D\\uDE00", "\xf0\x9f\x98\x80" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		char *text = sl_xstrdup("\""), *chars = sl_xstrdup("");
+		for (size_t r = 0; r < in[i].reps; r++) {
+			char *longer = sl_xasprintf("%s%s", text, in[i].piece);
+			free(text);
+			text = longer;
+			longer = sl_xasprintf("%s%s", chars, in[i].chars);
+			free(chars);
+			chars = longer;
+		}
+		char *quoted = sl_xasprintf("%s\"", text);
+		struct sl_event *evs[1] = { queue_event_text(quoted) };
+		json_t *doc = encode_aws(&queue_src, evs, 1, NULL);
+		assert_string_equal(str(record(doc, 0), "body"), chars);
+		assert_string_equal(str(record(doc, 0), "md5OfBody"), in[i].md5);
+		json_decref(doc);
+		unref_all(evs, 1);
+		free(quoted);
+		free(text);
+		free(chars);
+	}
+}
+
+/* Text that is not a JSON string's cannot give md5OfBody: the batch fails to encode. */
+static void test_sqs_malformed_text(void **state)
+{
+	static const char *const bad[] = { "\"\\x\"", "\"\\ud83d\"", "\"\\ud83dx\"",
+					   "\"\\ud83d\\u0041\"", "\"\\ud83d\\ue000\"",
+					   "\"\\ude00\"", "\"\\u12\"",
+					   "\"\\u12g4\"", "\"\\\"" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sl_event *ev = queue_event_text(bad[i]);
+		const struct sl_event *evs[1] = { ev };
+		char *out = NULL;
+		size_t len;
+		if (sl_payload_encode(SL_PAYLOAD_AWS, &queue_src, evs, 1, &out, &len) != -EINVAL)
+			fail_msg("%s encoded: %s", bad[i], out);
+		sl_event_unref(ev);
+	}
+}
+
 /* What Powertools' parser schemas require of a record: a dotted path and its JSON type ('s'
  * string, 'n' number, 'o' object, 'a' array). */
 struct required {
@@ -837,6 +903,8 @@ int main(void)
 		cmocka_unit_test(test_sqs_records),
 		cmocka_unit_test(test_sqs_binary_body),
 		cmocka_unit_test(test_sqs_defaults),
+		cmocka_unit_test(test_sqs_escaped_bodies),
+		cmocka_unit_test(test_sqs_malformed_text),
 		cmocka_unit_test(test_powertools_required_keys),
 		cmocka_unit_test(test_item_identifiers_name_events),
 	};
