@@ -2,10 +2,19 @@
 #include "dispatcher/payload.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/event.h"
 #include "core/mem.h"
+#include "dispatcher/payload_internal.h"
+
+/* The aws shapes of the stream and queue kinds, which hold any number of events. */
+static bool aws_batch_shape(enum sl_source_kind kind)
+{
+	return kind == SL_SOURCE_KAFKA || kind == SL_SOURCE_REDIS_STREAM ||
+	       kind == SL_SOURCE_REDIS_QUEUE;
+}
 
 size_t sl_payload_max_batch(enum sl_payload_format fmt, enum sl_source_kind kind)
 {
@@ -17,7 +26,7 @@ int sl_payload_supported(enum sl_payload_format fmt, enum sl_source_kind kind)
 {
 	if (fmt == SL_PAYLOAD_CLOUDEVENTS || fmt == SL_PAYLOAD_INVOCATION)
 		return 0;
-	if (fmt == SL_PAYLOAD_AWS && kind == SL_SOURCE_SCHEDULE)
+	if (fmt == SL_PAYLOAD_AWS && (kind == SL_SOURCE_SCHEDULE || aws_batch_shape(kind)))
 		return 0;
 	return -ENOTSUP;
 }
@@ -96,59 +105,69 @@ static int encode_data(const struct sl_event *ev, char **out, size_t *len)
 	return encode_json(ev->data, out, len);
 }
 
-/* The payload being written: grows by doubling. */
-struct out_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int append(const char *bytes, size_t n, void *arg)
-{
-	struct out_buf *o = arg;
-
-	if (o->len + n + 1 > o->cap) {
-		while (o->len + n + 1 > o->cap)
-			o->cap = o->cap ? o->cap * 2 : 4096;
-		o->p = sl_xrealloc(o->p, o->cap);
-	}
-	memcpy(o->p + o->len, bytes, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-	return 0;
-}
-
 /* One event as a structured CloudEvent. Data kept as text is written as it is, after the
  * attributes jansson wrote (their closing brace reopened), instead of being parsed again. */
-static int append_cloudevent(struct out_buf *o, const struct sl_event *ev)
+static int append_cloudevent(struct pl_out *o, const struct sl_event *ev)
 {
 	json_t *obj = ev->data_text ? sl_event_attributes(ev) : sl_event_to_cloudevent(ev);
-	int rc = json_dump_callback(obj, append, o, JSON_COMPACT);
+	int rc = obj ? pl_json(o, obj) : -EINVAL;
 
 	json_decref(obj);
-	if (rc != 0)
-		return -EINVAL;
+	if (rc < 0)
+		return rc;
 	if (ev->data_text) {
 		o->len--;                 /* the attributes' '}': never empty (id, source, ...) */
-		append(",\"data\":", 8, o);
-		append(ev->data_text, ev->data_text_len, o);
-		append("}", 1, o);
+		pl_lit(o, ",\"data\":");
+		pl_put(o, ev->data_text, ev->data_text_len);
+		pl_lit(o, "}");
 	}
 	return 0;
 }
 
-static int encode_cloudevents(const struct sl_event *const *evs, size_t n, char **out,
-			      size_t *len)
+static int encode_cloudevents(struct pl_out *o, const struct sl_event *const *evs, size_t n)
 {
-	struct out_buf o = { 0 };
 	int rc = 0;
 
-	append("[", 1, &o);
+	pl_lit(o, "[");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (i)
-			append(",", 1, &o);
-		rc = append_cloudevent(&o, evs[i]);
+			pl_lit(o, ",");
+		rc = append_cloudevent(o, evs[i]);
 	}
-	append("]", 1, &o);
+	pl_lit(o, "]");
+	return rc;
+}
+
+/* The batch in the format and shape (fmt, src->kind), which sl_payload_supported accepts. */
+static int write_batch(struct pl_out *o, enum sl_payload_format fmt,
+		       const struct sl_source_config *src, const struct sl_event *const *evs,
+		       size_t n)
+{
+	if (fmt == SL_PAYLOAD_CLOUDEVENTS)
+		return encode_cloudevents(o, evs, n);
+	switch (src->kind) {
+	case SL_SOURCE_KAFKA: return pl_kafka(o, src, evs, n);
+	case SL_SOURCE_REDIS_STREAM: return pl_kinesis(o, evs, n);
+	case SL_SOURCE_REDIS_QUEUE: return pl_sqs(o, src, evs, n);
+	default: return -ENOTSUP;
+	}
+}
+
+int sl_payload_encode(enum sl_payload_format fmt, const struct sl_source_config *src,
+		      const struct sl_event *const *evs, size_t n, char **out, size_t *len)
+{
+	int rc = sl_payload_supported(fmt, src->kind);
+	if (rc)
+		return rc;
+	if (sl_payload_max_batch(fmt, src->kind) == 1) {   /* one event: its data verbatim */
+		if (n != 1)
+			return -EINVAL;
+		return encode_data(evs[0], out, len);
+	}
+	struct pl_out o = { 0 };
+	rc = write_batch(&o, fmt, src, evs, n);
+	if (rc == 0 && o.invalid)
+		rc = -EINVAL;
 	if (rc < 0) {
 		free(o.p);
 		return rc;
@@ -156,18 +175,4 @@ static int encode_cloudevents(const struct sl_event *const *evs, size_t n, char 
 	*out = o.p;
 	*len = o.len;
 	return 0;
-}
-
-int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
-		      const struct sl_event *const *evs, size_t n, char **out, size_t *len)
-{
-	int rc = sl_payload_supported(fmt, kind);
-	if (rc)
-		return rc;
-	if (fmt == SL_PAYLOAD_AWS || fmt == SL_PAYLOAD_INVOCATION) {
-		if (n != 1)
-			return -EINVAL;
-		return encode_data(evs[0], out, len);
-	}
-	return encode_cloudevents(evs, n, out, len);
 }

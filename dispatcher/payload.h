@@ -17,21 +17,28 @@
  *
  * Stream and queue events: what the pull connectors put in an event, and the aws shapes read.
  *   kafka         partition "<topic>-<partition>" (split at the last '-'), position the offset
- *                 in decimal; data_bytes = the value (no data: a null value); time = the record
- *                 timestamp (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
+ *                 in decimal; data_bytes = the value (no data: a null value, sent as "value":
+ *                 "" since Lambda's parsers require the key); time = the record timestamp
+ *                 (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
  *                 extensions "kafkakey" (base64 of the key bytes; absent: no key),
  *                 "kafkatimestamptype" (absent: CREATE_TIME; else LOG_APPEND_TIME), and
  *                 "kafkaheaders" (absent: none; else the AWS form, an array of one-key objects
  *                 {"name": [byte, ...]}, bytes as signed numbers -128..127).
  *   redis_stream  partition = the stream key (the shard id), position = the entry id
  *                 ("<ms>-<seq>", the sequence number); data_text = the entry's fields as a JSON
- *                 object of strings (Kinesis data = base64 of that text); partitionkey; time =
- *                 the entry id's ms (approximateArrivalTimestamp).
+ *                 object of strings (Kinesis data = base64 of that text); partitionkey
+ *                 (absent: the stream key); time = the entry id's ms
+ *                 (approximateArrivalTimestamp).
  *   redis_queue   partition "", position = id = the message id; data = the body as a JSON
- *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body =
- *                 the string, or the bytes as they are); extensions "receivecount" (integer),
- *                 "senttimestamp" and "firstreceivetime" (integers, Unix ms), "receipthandle"
- *                 (string).
+ *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body = the
+ *                 string; bytes become the characters U+0000..U+00FF with their numbers, which
+ *                 a handler turns back into the bytes by encoding the body as Latin-1;
+ *                 md5OfBody = the MD5 of the message's bytes); extensions "receivecount"
+ *                 (integer; absent: 1), "senttimestamp" and "firstreceivetime" (integers, Unix
+ *                 ms; absent: received_ms), "receipthandle" (string; absent: "").
+ * An event without `time` is taken to have been made when the source accepted it (received_ms).
+ * An event a shape cannot hold (a Kafka partition or offset that is not a plain decimal number, a
+ * string that is not UTF-8) makes the batch fail to encode (-EINVAL), never invalid JSON.
  *
  * Output is one malloc'd buffer (free()), not NUL-terminated as far as *len is concerned (a NUL
  * follows for convenience).
@@ -60,10 +67,12 @@ const char *sl_source_kind_name(enum sl_source_kind kind);
  * cannot be encoded. */
 json_t *sl_payload_cloudevents(const struct sl_event *const *evs, size_t n);
 
-/* Encode a batch of n >= 1 events. 0 with *out (caller frees) and *len; -ENOTSUP for a format the
- * source kind lacks; -EINVAL for a batch the format cannot hold (aws/schedule with n != 1) or an
- * event that cannot be encoded. */
-int sl_payload_encode(enum sl_payload_format fmt, enum sl_source_kind kind,
+/* Encode a batch of n >= 1 events from source src (its kind picks the aws shape; some shapes
+ * name the source's brokers or queue). 0 with *out (caller frees) and *len; -ENOTSUP for a format
+ * the source kind lacks (or the SQS shape when libcrypto offers no MD5, as in FIPS mode); -EINVAL
+ * for a batch the format cannot hold (aws/schedule with n != 1) or an event that cannot be
+ * encoded. */
+int sl_payload_encode(enum sl_payload_format fmt, const struct sl_source_config *src,
 		      const struct sl_event *const *evs, size_t n, char **out, size_t *len);
 
 #endif

@@ -174,7 +174,7 @@ int tr_batch_encode(struct tr_batch *b)
 	tr_batch_refresh_events(b);
 	free(b->payload);
 	b->payload = NULL;
-	int rc = sl_payload_encode(t->cfg->payload_format, t->scfg->kind, b->evs, p->b.n,
+	int rc = sl_payload_encode(t->cfg->payload_format, t->scfg, b->evs, p->b.n,
 				   &b->payload, &b->payload_len);
 	if (rc < 0)
 		tr_batch_set_failure(b, "Sluice.PayloadEncodingFailed", false,

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "connectors/schedule/cron.h"
+#include "core/aws.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -21,9 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define ACCOUNT "000000000000"
-#define REGION "us-east-1"
 
 struct schedule_source {
 	struct sl_schedule schedule;
@@ -36,12 +34,14 @@ static json_t *scheduled_event(const struct sl_source_config *cfg, const char *i
 {
 	char time_text[32];
 	sl_format_iso8601_s(when, time_text, sizeof(time_text));
-	char *rule = sl_xasprintf("arn:aws:events:%s:%s:rule/%s", REGION, ACCOUNT, cfg->name);
+	char *rule = sl_xasprintf("arn:aws:events:%s:%s:rule/%s", SL_AWS_REGION, SL_AWS_ACCOUNT,
+				  cfg->name);
 	json_t *detail = cfg->detail ? json_deep_copy(cfg->detail) : json_object();
 	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:o}", "version", "0",
 			       "id", id, "detail-type", "Scheduled Event", "source", "aws.events",
-			       "account", ACCOUNT, "time", time_text, "region", REGION,
-			       "resources", rule, "detail", sl_check_alloc(detail));
+			       "account", SL_AWS_ACCOUNT, "time", time_text,
+			       "region", SL_AWS_REGION, "resources", rule,
+			       "detail", sl_check_alloc(detail));
 	free(rule);
 	return sl_check_alloc(ev);
 }
