@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kafka source against the kmock cluster (tests/lib/kafka.sh) with kcat as the producer:
-# records keyed over 4 partitions reach two triggers (batch size 1 and 500) in offset order per
-# partition, each exactly once; a restart resumes at the committed offsets; a SIGKILL in the
+# records keyed over 4 partitions reach two triggers (batch size 1 with CloudEvents, 500 with the
+# AWS Kafka event) in offset order per partition, each exactly once, with the fields kcat gave; a restart resumes at the committed offsets; a SIGKILL in the
 # middle of a stream loses nothing and redelivers only the window that was not committed yet.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$H_ROOT/tests/lib/kafka.sh"
@@ -30,8 +30,7 @@ h_config '{
     "t1":   {"source": "k", "function": "one", "batch_size": 1, "max_batching_window_ms": 0,
              "payload_format": "cloudevents", "starting_position": "trim_horizon"},
     "t500": {"source": "k", "function": "many", "batch_size": 500,
-             "max_batching_window_ms": 200, "payload_format": "cloudevents",
-             "starting_position": "trim_horizon"}
+             "max_batching_window_ms": 200, "starting_position": "trim_horizon"}
   }
 }'
 produce 1 400

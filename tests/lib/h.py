@@ -146,10 +146,21 @@ def cmd_received(directory, function=None):
             print("%s\t%s" % (eid, json.dumps(e, separators=(",", ":"), sort_keys=True)))
 
 
+def batch_size(payload):
+    """Events in one invocation: a CloudEvents batch, an AWS event with "Records" (SQS,
+    Kinesis) or "records" (Kafka), else one."""
+    if isinstance(payload, list):
+        return len(payload)
+    if isinstance(payload, dict) and isinstance(payload.get("Records"), list):
+        return len(payload["Records"])
+    if isinstance(payload, dict) and isinstance(payload.get("records"), dict):
+        return sum(len(r) for r in payload["records"].values())
+    return 1
+
+
 def cmd_invocations(directory, function=None):
     for pid, rec in records(directory, function):
-        ev = rec["event"]
-        print("%s\t%s\t%d" % (rec["requestId"], pid, len(ev) if isinstance(ev, list) else 1))
+        print("%s\t%s\t%d" % (rec["requestId"], pid, batch_size(rec["event"])))
 
 
 def stream_positions(payload):
