@@ -184,12 +184,27 @@ static void record_error(struct kafka_feed *f, const rd_kafka_message_t *m)
 		kafka_set_error(f, "%s: %s", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
 }
 
+/* at_timestamp read from the beginning: is m still before the timestamp? */
+static bool skipped(struct kafka_part *p, const rd_kafka_message_t *m)
+{
+	if (p->skip_before_ms == 0)
+		return false;
+	if (rd_kafka_message_timestamp(m, NULL) >= p->skip_before_ms) {
+		p->skip_before_ms = 0;
+		return false;
+	}
+	p->done_next = m->offset + 1;
+	return true;
+}
+
 static void take(struct kafka_feed *f, const rd_kafka_message_t *m)
 {
 	struct kafka_part *p = kafka_part_get(f, rd_kafka_topic_name(m->rkt), m->partition);
 
 	if (!p->assigned || p->revoking)
 		return;    /* fetched before the revocation: the next owner reads it */
+	if (skipped(p, m))
+		return;
 	if (p->offered_next < 0 && p->done_next < 0)
 		p->done_next = m->offset; /* where the group stands: everything before is done */
 	p->offered_next = m->offset + 1;

@@ -26,6 +26,8 @@ struct kafka_part {
 	int64_t offered_next;       /* after the last record offered to the trigger */
 	int64_t done_next;          /* after the last record done (the prefix): what to commit */
 	int64_t committed_next;     /* the last commit sent and not failed */
+	int64_t skip_before_ms;     /* at_timestamp read from the beginning: records older than
+				     * this are skipped (done) until the first that is not; 0 */
 };
 
 struct held_event {

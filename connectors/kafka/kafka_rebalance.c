@@ -2,8 +2,11 @@
  *
  * Assign: the partitions start where the group committed; without a commit, where
  * starting_position says (auto.offset.reset earliest or latest; at_timestamp looks the offset up
- * with offsetsForTimes, which waits for the brokers, once per assignment). If the trigger is full
- * the new partitions start paused.
+ * with offsetsForTimes, which waits for the brokers, once per assignment). When the brokers know
+ * no record at or after the timestamp (or cannot look up times: librdkafka's mock cluster), the
+ * partition is read from the beginning and records older than the timestamp are skipped, as done,
+ * up to the first that is not: the same start, found the slow way. If the trigger is full the new
+ * partitions start paused.
  *
  * Revoke: fetching of those partitions stops at once and the records taken from Kafka but not
  * yet offered are dropped (the next owner reads them). The partitions are released once every
@@ -55,11 +58,17 @@ static void resolve_timestamps(struct kafka_feed *f, rd_kafka_topic_partition_li
 	    (err = rd_kafka_offsets_for_times(f->rk, lookup, OFFSETS_FOR_TIMES_TIMEOUT_MS)))
 		kafka_set_error(f, "cannot find offsets for %s: %s",
 				f->trigger_cfg->starting_position_timestamp, rd_kafka_err2str(err));
-	for (int i = 0; i < lookup->cnt && !err; i++) {
+	for (int i = 0; i < lookup->cnt; i++) {
+		const rd_kafka_topic_partition_t *found = &lookup->elems[i];
 		rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-			parts, lookup->elems[i].topic, lookup->elems[i].partition);
-		tp->offset = lookup->elems[i].offset >= 0 ? lookup->elems[i].offset
-							  : RD_KAFKA_OFFSET_END;
+			parts, found->topic, found->partition);
+		if (!err && found->offset >= 0) {
+			tp->offset = found->offset;
+			continue;
+		}
+		tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+		kafka_part_get(f, found->topic, found->partition)->skip_before_ms =
+			f->trigger_cfg->starting_position_timestamp_ms;
 	}
 	rd_kafka_topic_partition_list_destroy(lookup);
 }
@@ -69,15 +78,16 @@ static void assign(struct kafka_feed *f, rd_kafka_topic_partition_list_t *parts)
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
-	if (f->trigger_cfg->starting_position == SL_START_AT_TIMESTAMP && !f->closing)
-		resolve_timestamps(f, parts);
 	for (int i = 0; i < parts->cnt; i++) {
 		struct kafka_part *p = kafka_part_get(f, parts->elems[i].topic,
 						      parts->elems[i].partition);
 		p->assigned = true;
 		p->revoking = false;
 		p->offered_next = p->done_next = p->committed_next = -1;
+		p->skip_before_ms = 0;
 	}
+	if (f->trigger_cfg->starting_position == SL_START_AT_TIMESTAMP && !f->closing)
+		resolve_timestamps(f, parts);
 	if (cooperative(f))
 		error = rd_kafka_incremental_assign(f->rk, parts);
 	else
