@@ -260,21 +260,24 @@ static void feed_resume(void *ctx)
 
 /* ---- librdkafka callbacks (on the loop) ------------------------------------------------------ */
 
+/* Brokers down, transport and authentication errors: logged once per episode (the first record
+ * afterwards ends it), at debug level while it lasts; the status shows the latest. */
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka_feed *f = opaque;
 	char fatal[512];
+	enum sl_log_level level = f->troubled ? SL_LOG_DEBUG : SL_LOG_WARN;
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		kafka_set_error(f, "consumer failed for good until restart: %s", fatal);
+		set_last_error(f, SL_LOG_ERROR,
+			       sl_xasprintf("consumer failed for good until restart: %s", fatal));
 	} else if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
-		kafka_set_error(f, "authentication failed: %s", reason);
-	} else if (!f->troubled) {
-		kafka_set_warning(f, "%s: %s: %s", f->src->cfg->brokers, rd_kafka_err2name(err),
-				  reason);
+		set_last_error(f, f->troubled ? SL_LOG_DEBUG : SL_LOG_ERROR,
+			       sl_xasprintf("authentication failed: %s", reason));
 	} else {
-		sl_debug(f->tag, "kafka: %s", reason);
+		set_last_error(f, level, sl_xasprintf("%s: %s: %s", f->src->cfg->brokers,
+						      rd_kafka_err2name(err), reason));
 	}
 	f->troubled = true;
 }

@@ -29,19 +29,30 @@ h_config '{
   "functions": {"rec": {"code": "@FIX@/recorder", "handler": "h"}},
   "sources": {"k": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["orders"],
                     "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-                                   "reconnect.backoff.max.ms": "500"}}},
+                                   "reconnect.backoff.max.ms": "500"}},
+              "locked": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["orders"],
+                         "properties": {"security.protocol": "SASL_PLAINTEXT",
+                                        "sasl.mechanisms": "PLAIN", "sasl.username": "u",
+                                        "sasl.password": "p", "reconnect.backoff.max.ms": "200"}}},
   "triggers": {
     "t": {"source": "k", "function": "rec", "batch_size": 20, "max_batching_window_ms": 50,
           "payload_format": "cloudevents", "starting_position": "trim_horizon",
           "max_retry_attempts": 1, "retry_base_ms": 100, "retry_max_ms": 200,
-          "bisect_on_error": true}
+          "bisect_on_error": true},
+    "denied": {"source": "locked", "function": "rec"}
   }
 }'
 produce 1 300
 h_start
+h_expect_error 'trigger:denied kafka: authentication failed'
 h_true "one node: all 300 records" 'only $(order) after 30 s' h_wait 30 distinct_at_least 300
 h_true "one node: 6 partitions, lag 0" 'status: $(source_field "$H_URL" lag), $(partitions_of "$H_URL") partitions' \
 	h_wait 10 eval '[ "$(source_field "$H_URL" lag)" = 0 ] && assigned_in "$H_URL" 6'
+
+h_eq "an authentication failure is one error naming the trigger" 1 \
+	"$(h_count_log 'ERROR trigger:denied kafka: authentication failed: .*SASL')"
+h_match "an authentication failure is in the trigger's status" 'authentication failed' \
+	"$(status_of "$H_URL" && $H_PY get "$H_TMP/status.json" triggers.1.source.last_error)"
 
 # A second node joins the group: each takes 3 partitions; records keep flowing to both.
 h_node_start b
