@@ -49,6 +49,8 @@ h_true "one node: all 300 records" 'only $(order) after 30 s' h_wait 30 distinct
 h_true "one node: 6 partitions, lag 0" 'status: $(source_field "$H_URL" lag), $(partitions_of "$H_URL") partitions' \
 	h_wait 10 eval '[ "$(source_field "$H_URL" lag)" = 0 ] && assigned_in "$H_URL" 6'
 
+h_match "sluice status shows the source lag" 'source lag: 0 \(kafka\)' \
+	"$("$SLUICE" status --listen "127.0.0.1:$H_PORT")"
 h_eq "an authentication failure is one error naming the trigger" 1 \
 	"$(h_count_log 'ERROR trigger:denied kafka: authentication failed: .*SASL')"
 h_match "an authentication failure is in the trigger's status" 'authentication failed' \

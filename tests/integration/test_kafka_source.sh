@@ -29,15 +29,21 @@ kcat -P -b "$KAFKA_BOOTSTRAP" -t orders -K: -H trace=abc -H bin=$'\xff' <<<'kh:m
 h_config '{
   "functions": {"one": {"code": "@FIX@/recorder", "handler": "h"},
                 "many": {"code": "@FIX@/recorder", "handler": "h"},
-                "later": {"code": "@FIX@/recorder", "handler": "h"}},
+                "later": {"code": "@FIX@/recorder", "handler": "h"},
+                "re": {"code": "@FIX@/recorder", "handler": "h"}},
   "sources": {"k": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["orders"],
                     "properties": {"session.timeout.ms": "6000",
-                                   "heartbeat.interval.ms": "500"}}},
+                                   "heartbeat.interval.ms": "500"}},
+              "kre": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["^ord[a-z]+$"],
+                      "properties": {"session.timeout.ms": "6000",
+                                     "heartbeat.interval.ms": "500"}}},
   "triggers": {
     "t1":   {"source": "k", "function": "one", "batch_size": 1, "max_batching_window_ms": 0,
              "payload_format": "cloudevents", "starting_position": "trim_horizon"},
     "t500": {"source": "k", "function": "many", "batch_size": 500,
              "max_batching_window_ms": 200, "starting_position": "trim_horizon"},
+    "tre":  {"source": "kre", "function": "re", "payload_format": "cloudevents",
+             "starting_position": "trim_horizon", "max_batching_window_ms": 100},
     "tts":  {"source": "k", "function": "later", "max_batching_window_ms": 100,
              "payload_format": "cloudevents", "starting_position": "at_timestamp",
              "starting_position_timestamp": "'"$since"'"}
@@ -48,6 +54,8 @@ h_true "batch size 1: all 451 records" 'only $(order one) after 60 s' \
 	h_wait 60 distinct_at_least one 451
 h_true "batch size 500: all 451 records" 'only $(order many) after 60 s' \
 	h_wait 60 distinct_at_least many 451
+h_true "a topic given as a regular expression: all 451 records" 'only $(order re)' \
+	h_wait 30 distinct_at_least re 451
 h_true "at_timestamp: the 51 records after it" 'only $(order later) after 30 s' \
 	h_wait 30 distinct_at_least later 51
 sleep 0.5
