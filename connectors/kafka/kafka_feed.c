@@ -220,12 +220,14 @@ static void consume(void *arg)
 	struct kafka_feed *f = arg;
 	rd_kafka_message_t *m;
 
+	if (!f->attached)
+		return;    /* attach polls what came meanwhile */
 	for (int n = 0; n < CONSUME_BUDGET; n++) {
 		if (!(m = rd_kafka_consumer_poll(f->rk, 0)))
 			return;
 		if (m->err)
 			record_error(f, m);
-		else if (f->attached)
+		else
 			take(f, m);
 		rd_kafka_message_destroy(m);
 	}
