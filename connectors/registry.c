@@ -5,10 +5,12 @@
 
 extern const struct sl_connector_ops sl_http_connector;
 extern const struct sl_connector_ops sl_schedule_connector;
+extern const struct sl_connector_ops sl_redis_stream_connector;
 
 static const struct sl_connector_ops *const connectors[] = {
 	&sl_http_connector,
 	&sl_schedule_connector,
+	&sl_redis_stream_connector,
 };
 
 const struct sl_connector_ops *sl_connector_find(const char *kind)
