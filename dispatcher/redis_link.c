@@ -193,6 +193,18 @@ bool sl_redis_link_ready(const struct sl_redis_link *link)
 	return link->ready;
 }
 
+bool sl_redis_link_send(struct sl_redis_link *link, redisCallbackFn *cb, void *privdata, int argc,
+			const char **argv)
+{
+	size_t lens[argc];
+
+	if (!link->ready)
+		return false;
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return redisAsyncCommandArgv(link->ac, cb, privdata, argc, argv, lens) == REDIS_OK;
+}
+
 int sl_redis_link_status(const struct sl_redis_link *link)
 {
 	return link->down_status;
@@ -217,6 +229,16 @@ void sl_redis_link_drop(struct sl_redis_link *link, int status, const char *why)
 		return;
 	failed(link, status, why);
 	redisAsyncFree(ac);
+}
+
+void sl_redis_link_refused(struct sl_redis_link *link, const char *what, const char *message)
+{
+	int status = sl_redis_error_status(message);
+	char *why = status == -EACCES ? sl_xasprintf("authentication failed: %s", message)
+				      : sl_xasprintf("%s: %s", what, message);
+
+	sl_redis_link_drop(link, status, why);
+	free(why);
 }
 
 void sl_redis_link_free(struct sl_redis_link *link)

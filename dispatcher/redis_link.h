@@ -51,6 +51,10 @@ int sl_redis_link_new(struct event_base *base, const struct sl_redis_link_option
 redisAsyncContext *sl_redis_link_get(struct sl_redis_link *link);
 /* True while connected and usable (after `up`, before `down`). */
 bool sl_redis_link_ready(const struct sl_redis_link *link);
+/* Send argv[0..argc) (C strings) with reply callback cb on a ready link; false (nothing sent,
+ * cb never called) when it is not ready. */
+bool sl_redis_link_send(struct sl_redis_link *link, redisCallbackFn *cb, void *privdata, int argc,
+			const char **argv);
 /* Why the last connection ended (0 before any failure). */
 int sl_redis_link_status(const struct sl_redis_link *link);
 const char *sl_redis_link_address(const struct sl_redis_link *link);
@@ -59,6 +63,10 @@ const char *sl_redis_link_address(const struct sl_redis_link *link);
 void sl_redis_link_lost(struct sl_redis_link *link, const redisAsyncContext *ac, int status);
 /* End the current connection (if any) as a failure; safe inside a reply callback. */
 void sl_redis_link_drop(struct sl_redis_link *link, int status, const char *why);
+/* An error reply to a command that cannot go on without it: drop the connection with the
+ * reply's status (sl_redis_error_status) and why "authentication failed: <message>" for -EACCES,
+ * else "<what>: <message>". */
+void sl_redis_link_refused(struct sl_redis_link *link, const char *what, const char *message);
 /* End the connection without `down`; pending callbacks get NULL replies inside this call, so
  * call it outside reply callbacks, while their privdata is still alive. NULL is a no-op. */
 void sl_redis_link_free(struct sl_redis_link *link);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "connectors/connector.h"
+#include "connectors/redis/queue_feed.h"
 #include "connectors/redis/stream_feed.h"
 #include "core/mem.h"
 
@@ -61,4 +62,22 @@ const struct sl_connector_ops sl_redis_stream_connector = {
 	.destroy = redis_destroy,
 	.pending = redis_pending,
 	.open_feed = open_stream_feed,
+};
+
+static int open_queue_feed(struct sl_source *src, const struct sl_feed_params *params,
+			   struct sl_feed **out)
+{
+	struct redis_source *rs = src->ctx;
+
+	return redis_queue_feed_new(src, params, &rs->commits_in_flight, out);
+}
+
+const struct sl_connector_ops sl_redis_queue_connector = {
+	.kind = "redis_queue",
+	.create = redis_create,
+	.start = redis_start,
+	.stop = redis_stop,
+	.destroy = redis_destroy,
+	.pending = redis_pending,
+	.open_feed = open_queue_feed,
 };

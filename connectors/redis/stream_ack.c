@@ -69,10 +69,10 @@ static void on_xack(redisAsyncContext *ac, void *r, void *privdata)
 		if (!reply) {
 			sl_redis_link_lost(f->cmd, ac, -ECONNRESET);
 		} else {
-			char why[STREAM_KEY_WHAT_MAX];
-			snprintf(why, sizeof(why), "cannot acknowledge entries of stream \"%.200s\": "
-				 "%s", job->s->key, reply->str);
-			sl_redis_link_drop(f->cmd, sl_redis_error_status(reply->str), why);
+			char what[STREAM_KEY_WHAT_MAX];
+			snprintf(what, sizeof(what), "cannot acknowledge entries of stream \"%.200s\"",
+				 job->s->key);
+			sl_redis_link_refused(f->cmd, what, reply->str);
 		}
 	}
 	free(job);
@@ -90,7 +90,7 @@ void stream_send_acks(struct stream_feed *f, struct stream *s)
 		for (size_t i = 0; i < n; i++)
 			argv[3 + i] = stream_tracked(s, s->n_acking + i)->id;
 		struct stream_job *job = stream_job_new(f, s, n);
-		if (!stream_send(f->cmd, on_xack, job, 3 + (int)n, argv)) {
+		if (!sl_redis_link_send(f->cmd, on_xack, job, 3 + (int)n, argv)) {
 			free(job);
 			return;
 		}
@@ -114,7 +114,7 @@ void stream_ack_untracked(struct stream_feed *f, struct stream *s, const char *i
 {
 	const char *argv[] = { "XACK", s->key, f->group, id };
 
-	if (stream_send(f->cmd, on_plain_xack, f, 4, argv))
+	if (sl_redis_link_send(f->cmd, on_plain_xack, f, 4, argv))
 		(*f->commits_in_flight)++;
 }
 

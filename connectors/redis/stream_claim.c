@@ -46,7 +46,7 @@ static void refresh_stream(struct stream_feed *f, struct stream *s, int64_t now)
 		}
 		if (n > 0 && (n == IDS_PER_XCLAIM || !t)) {
 			argv[5 + n] = "JUSTID";
-			if (!stream_send(f->cmd, on_refreshed, f, 6 + (int)n, argv))
+			if (!sl_redis_link_send(f->cmd, on_refreshed, f, 6 + (int)n, argv))
 				return;
 			n = 0;
 		}
@@ -103,7 +103,7 @@ void stream_claim(struct stream_feed *f)
 {
 	char idle[16];
 
-	if (!f->trigger || !f->groups_ready || f->paused || f->n_backlog > 0 || f->claims_out > 0)
+	if (!f->trigger || !f->groups_ready || f->paused || f->backlog.n > 0 || f->claims_out > 0)
 		return;
 	for (size_t i = 0; i < f->n_streams; i++)
 		if (f->streams[i].history_from[0])
@@ -114,7 +114,7 @@ void stream_claim(struct stream_feed *f)
 		const char *argv[] = { "XAUTOCLAIM", s->key, f->group, f->consumer, idle,
 				       s->claim_from, "COUNT", f->count };
 		struct stream_job *job = stream_job_new(f, s, 0);
-		if (!stream_send(f->cmd, on_claimed, job, 8, argv)) {
+		if (!sl_redis_link_send(f->cmd, on_claimed, job, 8, argv)) {
 			free(job);
 			return;
 		}

@@ -17,7 +17,6 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/ring.h"
 #include "dispatcher/redis_link.h"
 
 #define MIN_COUNT 100
@@ -50,19 +49,6 @@ struct stream *stream_named(struct stream_feed *f, const char *key)
 	return NULL;
 }
 
-bool stream_send(struct sl_redis_link *link, redisCallbackFn *cb, void *privdata, int argc,
-		 const char **argv)
-{
-	size_t lens[argc];
-
-	if (!sl_redis_link_ready(link))
-		return false;
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return redisAsyncCommandArgv(sl_redis_link_get(link), cb, privdata, argc, argv, lens) ==
-	       REDIS_OK;
-}
-
 /* ---- offering ---------------------------------------------------------------------------- */
 
 static void read_next(struct stream_feed *f);
@@ -82,29 +68,20 @@ void stream_take_entry(struct stream_feed *f, struct stream *s, const redisReply
 		return;
 	}
 	stream_track(s, id);
-	if (f->n_backlog == f->backlog_cap)
-		sl_ring_grow((void **)&f->backlog, &f->backlog_cap, &f->backlog_head, f->n_backlog,
-			     sizeof(*f->backlog), 64);
-	f->backlog[(f->backlog_head + f->n_backlog++) % f->backlog_cap] = ev;
+	backlog_push(&f->backlog, ev);
 }
 
 void stream_pump(struct stream_feed *f)
 {
-	while (f->n_backlog > 0 && f->trigger && !f->paused && !f->stopped) {
-		struct sl_event *ev = f->backlog[f->backlog_head];
-		int rc = sl_trigger_offer(f->trigger, ev);
-		if (rc == -ENOBUFS) {
-			f->paused = true;
-			return;
-		}
-		if (rc < 0) {          /* draining: what was read stays pending for the next start */
-			f->stopped = true;
-			return;
-		}
-		f->backlog_head = (f->backlog_head + 1) % f->backlog_cap;
-		f->n_backlog--;
-	}
-	read_next(f);
+	if (!f->trigger || f->paused || f->stopped)
+		return;
+	int rc = backlog_offer(&f->backlog, f->trigger);
+	if (rc == -ENOBUFS)
+		f->paused = true;
+	else if (rc < 0)          /* draining: what was read stays pending for the next start */
+		f->stopped = true;
+	else
+		read_next(f);
 }
 
 static void on_resume(void *ctx)
@@ -116,18 +93,6 @@ static void on_resume(void *ctx)
 }
 
 /* ---- the reader -------------------------------------------------------------------------- */
-
-/* An error reply on the reader: drop the connection (its `down` says why, once); after the
- * backoff it connects again and creates the groups again. */
-static void reader_failed(struct stream_feed *f, const char *what, const char *message)
-{
-	int status = sl_redis_error_status(message);
-	char *why = status == -EACCES ? sl_xasprintf("authentication failed: %s", message)
-				      : sl_xasprintf("%s: %s", what, message);
-
-	sl_redis_link_drop(f->reader, status, why);
-	free(why);
-}
 
 /* Streams in history mode (own pending entries) are read alone, without blocking. */
 static bool reading_history(const struct stream_feed *f)
@@ -174,7 +139,7 @@ static void on_read(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		reader_failed(f, "reading the streams", reply->str);
+		sl_redis_link_refused(f->reader, "reading the streams", reply->str);
 		return;
 	}
 	redis_health_ok(&f->health);
@@ -186,7 +151,7 @@ static void on_read(redisAsyncContext *ac, void *r, void *privdata)
  * re-reading their own pending entries, else ">" for all, blocking. */
 static void read_next(struct stream_feed *f)
 {
-	if (f->reading || f->stopped || f->paused || !f->groups_ready || f->n_backlog > 0 ||
+	if (f->reading || f->stopped || f->paused || !f->groups_ready || f->backlog.n > 0 ||
 	    !f->trigger)
 		return;
 	bool history = reading_history(f);
@@ -210,7 +175,7 @@ static void read_next(struct stream_feed *f)
 	for (size_t i = 0, j = 0; i < f->n_streams; i++)
 		if (!history || f->streams[i].history_from[0])
 			argv[argc + n + j++] = history ? f->streams[i].history_from : ">";
-	f->reading = stream_send(f->reader, on_read, f, argc + 2 * n, argv);
+	f->reading = sl_redis_link_send(f->reader, on_read, f, argc + 2 * n, argv);
 	free(argv);
 }
 
@@ -229,7 +194,7 @@ static void on_group_created(redisAsyncContext *ac, void *r, void *privdata)
 	} else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0) {
 		snprintf(what, sizeof(what), "cannot create group \"%s\" on stream \"%.200s\"",
 			 f->group, job->s->key);
-		reader_failed(f, what, reply->str);
+		sl_redis_link_refused(f->reader, what, reply->str);
 	} else if (f->groups_left == 0) {
 		f->groups_ready = true;
 		stream_pump(f);
@@ -248,7 +213,7 @@ static void on_reader_up(void *arg)
 		const char *argv[] = { "XGROUP", "CREATE", f->streams[i].key, f->group,
 				       f->start_id, "MKSTREAM" };
 		struct stream_job *job = stream_job_new(f, &f->streams[i], 0);
-		if (!stream_send(f->reader, on_group_created, job, 6, argv)) {
+		if (!sl_redis_link_send(f->reader, on_group_created, job, 6, argv)) {
 			free(job);
 			return;
 		}
@@ -321,11 +286,7 @@ static void feed_free(struct sl_feed *base)
 	event_free(f->tick);
 	sl_redis_link_free(f->reader);
 	sl_redis_link_free(f->cmd);
-	for (; f->n_backlog > 0; f->n_backlog--) {
-		sl_event_unref(f->backlog[f->backlog_head]);
-		f->backlog_head = (f->backlog_head + 1) % f->backlog_cap;
-	}
-	free(f->backlog);
+	backlog_release(&f->backlog);
 	for (size_t i = 0; i < f->n_streams; i++) {
 		free(f->streams[i].key);
 		free(f->streams[i].ids);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "connectors/connector.h"
+#include "connectors/redis/backlog.h"
 #include "connectors/redis/redis_health.h"
 
 #define STREAM_ID_MAX 48             /* "<ms>-<seq>", two 20-digit numbers */
@@ -60,8 +61,7 @@ struct stream_feed {
 	struct sl_redis_link *reader, *cmd;
 	struct redis_health health;
 	struct sl_trigger *trigger;
-	struct sl_event **backlog;   /* read, not yet taken by the trigger (a ring) */
-	size_t backlog_cap, backlog_head, n_backlog;
+	struct backlog backlog;      /* read, not yet taken by the trigger */
 	size_t groups_left;          /* XGROUP CREATE replies awaited */
 	bool groups_ready;           /* every group exists (on the current reader connection) */
 	bool reading;                /* an XREADGROUP is out */
@@ -82,9 +82,6 @@ struct stream_job {
 struct stream_job *stream_job_new(struct stream_feed *f, struct stream *s, size_t count);
 int64_t stream_mono_ms(void);
 struct stream *stream_named(struct stream_feed *f, const char *key);
-/* Send a command on link with argv[0..argc) (C strings); false when the link is not ready. */
-bool stream_send(struct sl_redis_link *link, redisCallbackFn *cb, void *privdata, int argc,
-		 const char **argv);
 /* Offer what was read until the trigger is full, then read more. */
 void stream_pump(struct stream_feed *f);
 /* Queue the event of entry (a reply) read from s for the trigger and track its id; an entry

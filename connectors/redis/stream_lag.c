@@ -67,7 +67,7 @@ void stream_query_lag(struct stream_feed *f)
 	for (size_t i = 0; i < f->n_streams; i++) {
 		const char *argv[] = { "XINFO", "GROUPS", f->streams[i].key };
 		struct stream_job *job = stream_job_new(f, &f->streams[i], 0);
-		if (!stream_send(f->cmd, on_groups, job, 3, argv)) {
+		if (!sl_redis_link_send(f->cmd, on_groups, job, 3, argv)) {
 			free(job);
 			f->streams[i].lag = (struct stream_lag){ .lag = -1 };
 			continue;
