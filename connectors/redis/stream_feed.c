@@ -197,6 +197,7 @@ static void on_group_created(redisAsyncContext *ac, void *r, void *privdata)
 		sl_redis_link_refused(f->reader, what, reply->str);
 	} else if (f->groups_left == 0) {
 		f->groups_ready = true;
+		redis_health_ok(&f->health);
 		stream_pump(f);
 	}
 	free(job);
