@@ -8,7 +8,8 @@
  *
  * Connection. One per destination, opened by the first deliver (AUTH first when a password is
  * set; commands queue behind it while the connect is in progress). When a connect fails or the
- * connection is lost with records in flight, the link reconnects after its capped backoff.
+ * connection is lost with records in flight, the link reconnects after its capped backoff
+ * (reset by the next stored record).
  * Records delivered meanwhile fail promptly with the status of that failure (e.g.
  * -ECONNREFUSED): the caller retries them on its own schedule. An idle connection that the
  * server closes is no failure (the link is not persistent): the next record connects again.
@@ -204,6 +205,7 @@ static int reply_status(struct dest_redis *d, const redisReply *reply)
 	const char *why = "XADD answered without an entry id";
 
 	if (reply->type == REDIS_REPLY_STRING) {
+		sl_redis_link_ok(d->link);
 		note_success(d);
 		return 0;
 	}

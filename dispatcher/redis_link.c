@@ -25,7 +25,7 @@ struct sl_redis_link {
 	bool ready;                  /* up was called for ac */
 	bool closing;
 	int down_status;
-	unsigned retries;            /* failures since the last up */
+	unsigned retries;            /* failures since the last sl_redis_link_ok */
 	struct event *retry;
 };
 
@@ -75,7 +75,6 @@ static void failed(struct sl_redis_link *link, int status, const char *why)
 static void became_ready(struct sl_redis_link *link)
 {
 	link->ready = true;
-	link->retries = 0;
 	if (link->opts.up)
 		link->opts.up(link->opts.arg);
 }
@@ -186,6 +185,11 @@ redisAsyncContext *sl_redis_link_get(struct sl_redis_link *link)
 	if (!link->ac && !link->closing && !evtimer_pending(link->retry, NULL))
 		start_connect(link);
 	return link->ac;
+}
+
+void sl_redis_link_ok(struct sl_redis_link *link)
+{
+	link->retries = 0;
 }
 
 bool sl_redis_link_ready(const struct sl_redis_link *link)

@@ -14,7 +14,9 @@
  * caller reports it with sl_redis_link_lost), AUTH refused (-EACCES, why "authentication
  * failed: <Redis's message>") or a connection the owner gives up on (sl_redis_link_drop) all end
  * the same way: the context is forgotten, `down` gets the status and a reason for the log, and a
- * timer connects again after a capped backoff (100 ms doubling to 5 s; reset by the next `up`).
+ * timer connects again after a capped backoff (100 ms doubling to 5 s; reset by
+ * sl_redis_link_ok once a command succeeded, so a server that accepts connections and refuses
+ * the work is not hammered).
  * hiredis calls every pending reply callback once with a NULL reply while the context ends, so
  * callers see each command end exactly once. A server closing an idle connection (its timeout,
  * a restart) is a failure only for a persistent link; otherwise the next get connects again.
@@ -49,6 +51,8 @@ int sl_redis_link_new(struct event_base *base, const struct sl_redis_link_option
 		      struct sl_redis_link **out);
 /* The context (connecting first when idle), or NULL while waiting to reconnect or freeing. */
 redisAsyncContext *sl_redis_link_get(struct sl_redis_link *link);
+/* A command succeeded: the next failure starts the backoff from its base again. */
+void sl_redis_link_ok(struct sl_redis_link *link);
 /* True while connected and usable (after `up`, before `down`). */
 bool sl_redis_link_ready(const struct sl_redis_link *link);
 /* Send argv[0..argc) (C strings) with reply callback cb on a ready link; false (nothing sent,

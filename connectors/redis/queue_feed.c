@@ -131,6 +131,7 @@ static void on_received(redisAsyncContext *ac, void *r, void *privdata)
 									   : "unexpected answer");
 		return;
 	}
+	sl_redis_link_ok(f->reader);
 	redis_health_ok(&f->health);
 	for (size_t i = 0; i + 4 <= reply->elements; i += 4)
 		take_message(f, reply->element + i);
@@ -222,6 +223,7 @@ static void on_figures(redisAsyncContext *ac, void *r, void *privdata)
 	f->figures_known = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
 	if (!f->figures_known)
 		return;
+	sl_redis_link_ok(f->cmd);
 	f->waiting = reply->element[0]->integer;
 	f->returned = reply->element[1]->integer;
 	f->in_flight = reply->element[2]->integer;

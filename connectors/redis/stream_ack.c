@@ -63,6 +63,7 @@ static void on_xack(redisAsyncContext *ac, void *r, void *privdata)
 
 	(*f->commits_in_flight)--;
 	if (reply && reply->type != REDIS_REPLY_ERROR) {
+		sl_redis_link_ok(f->cmd);
 		forget_front(job->s, job->count);
 	} else {
 		job->s->n_acking -= job->count;

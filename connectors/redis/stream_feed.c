@@ -142,6 +142,7 @@ static void on_read(redisAsyncContext *ac, void *r, void *privdata)
 		sl_redis_link_refused(f->reader, "reading the streams", reply->str);
 		return;
 	}
+	sl_redis_link_ok(f->reader);
 	redis_health_ok(&f->health);
 	take_streams(f, reply, reading_history(f));
 	stream_pump(f);

@@ -58,6 +58,8 @@ static void on_groups(redisAsyncContext *ac, void *r, void *privdata)
 		sl_redis_link_lost(f->cmd, ac, -ECONNRESET);
 	if (!r || !read_group(r, f->group, &s->lag))
 		s->lag = (struct stream_lag){ .lag = -1 };
+	else
+		sl_redis_link_ok(f->cmd);
 }
 
 void stream_query_lag(struct stream_feed *f)
