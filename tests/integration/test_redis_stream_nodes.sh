@@ -17,17 +17,9 @@ h_config '{
 }'
 h_start
 
-# Node B: the same group, its own state dir (node id), port and record dir; it batches for 30 s.
-port_b=$(h_free_port)
-mkdir -p "$H_TMP/rec-b"
-$H_PY patch "$H_CONF" "$H_TMP/b.json" '{"listen": "127.0.0.1:'"$port_b"'", "state_dir": "'"$H_TMP"'/state-b",
-  "functions": {"rec": {"environment": {"RECORD_DIR": "'"$H_TMP"'/rec-b"}}},
-  "triggers": {"t": {"batch_size": 10000, "max_batching_window_ms": 30000}}}'
-SLUICE_IT_TAG=$H_TAG "$SLUICE" run -c "$H_TMP/b.json" >/dev/null 2>"$H_TMP/daemon.b.log" &
-node_b=$!
-H_BG_PIDS=$node_b
-h_true "node B ready" "no answer on $port_b" \
-	h_wait 30 curl -fsS -o /dev/null "http://127.0.0.1:$port_b/healthz"
+# Node B: the same group, its own node id; it batches for 30 s.
+h_node_start b '{"triggers": {"t": {"batch_size": 10000, "max_batching_window_ms": 30000}}}'
+node_b=$H_NODE_PID
 
 for round in $(seq 1 20); do
 	seq $((round * 20 - 19)) $((round * 20)) | awk '{print "XADD shared * n " $1}' | redis_cli >/dev/null
@@ -40,14 +32,13 @@ h_note "pending before the kill: $(consumers)"
 held=$(redis_cli XPENDING shared workers | head -1)
 kill -s KILL "$node_b"
 wait "$node_b" 2>/dev/null
-H_BG_PIDS=""
 h_wait 5 h_no_leftovers || true
 for pid in $(h_leftovers); do [ "$pid" = "$H_PID" ] || kill -s KILL "$pid"; done
 
 all() { [ "$(h_received_ids rec | sort -u | wc -l)" -ge 400 ]; }
 h_true "node A delivers every entry, B's included" '$(h_received_ids rec | sort -u | wc -l) of 400' h_wait 20 all
 h_eq "no entry lost" 400 "$(h_received_ids rec | sort -u | wc -l)"
-h_eq "node B delivered nothing (its window never closed)" 0 "$(h_received "$H_TMP/rec-b" 2>/dev/null | wc -l)"
+h_eq "node B delivered nothing (its window never closed)" 0 "$($H_PY received "$H_TMP/rec-b" 2>/dev/null | wc -l)"
 h_true "node A claimed B's pending entries" "no claim logged ($held were pending)" \
 	h_log_has "claimed [0-9]+ entries idle for 1000 ms"
 h_true "nothing pending in the group" '$(consumers)' \

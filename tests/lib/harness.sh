@@ -14,6 +14,7 @@
 #   h_config '{"functions":{"f":{"code":"@FIX@/recorder"}}}' ...   (re)write $H_CONF
 #   h_start [ARGS]           start `sluice run -c $H_CONF ARGS`, wait for /healthz
 #   h_stop [SIGNAL] [SECS]   signal the daemon and reap it: $H_EXIT
+#   h_node_start NAME [PATCH]  a second daemon (another node) on $H_CONF: $H_NODE_PID
 #   h_post SOURCE CTYPE DATA [CURL ARGS]   POST /events/SOURCE: $H_STATUS, body in $H_RESP
 #   h_wait_log REGEX [COUNT] [SECS]        wait until the logs hold COUNT matching lines
 #   h_wait SECS CMD...       poll CMD until it succeeds
@@ -118,6 +119,34 @@ h_start() {
 	done
 	h_tail_log
 	h_bail start "daemon not ready within $((${H_READY_TRIES:-300} / 10)) s"
+}
+
+# h_node_start NAME [PATCH]: start another node of the same config plus PATCH, with its own port,
+# state dir ($H_TMP/state-NAME: its own node id) and record dir ($H_TMP/rec-NAME), logging to
+# daemon.NAME.log (checked for errors like the others); wait for its /healthz. Sets H_NODE_PID
+# (also in H_BG_PIDS, so teardown kills it); stop it yourself to check how it ends.
+h_node_start() {
+	local name=$1 patch=${2:-"{}"} port i
+	port=$(h_free_port)
+	mkdir -p "$H_TMP/rec-$name"
+	$H_PY patch "$H_CONF" "$H_TMP/$name.json" "{\"listen\": \"127.0.0.1:$port\",
+		\"state_dir\": \"$H_TMP/state-$name\"}" "$patch" || h_bail "$name" "no config"
+	python3 -c 'import json, sys
+cfg = json.load(open(sys.argv[1]))
+for fn in cfg.get("functions", {}).values():
+    fn.setdefault("environment", {})["RECORD_DIR"] = sys.argv[2]
+json.dump(cfg, open(sys.argv[1], "w"))' "$H_TMP/$name.json" "$H_TMP/rec-$name"
+	SLUICE_IT_TAG=$H_TAG "$SLUICE" run -c "$H_TMP/$name.json" >/dev/null \
+		2>"$H_TMP/daemon.$name.log" &
+	H_NODE_PID=$!
+	H_BG_PIDS="$H_BG_PIDS $H_NODE_PID"
+	for i in $(seq 1 300); do
+		curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null &&
+			return 0
+		h_alive "$H_NODE_PID" || break
+		sleep 0.1
+	done
+	h_bail "$name" "node $name not ready"
 }
 
 # h_alive PID: the process exists and is not a zombie.
