@@ -284,10 +284,10 @@ static void feed_free(struct sl_feed *base)
 {
 	struct queue_feed *f = (struct queue_feed *)base;
 
+	sl_redis_link_free(f->reader);   /* callbacks of commands still out run here, and */
+	sl_redis_link_free(f->cmd);      /* may queue deletes again (f->flush) */
 	event_free(f->tick);
 	event_free(f->flush);
-	sl_redis_link_free(f->reader);
-	sl_redis_link_free(f->cmd);
 	queue_done_release(f);
 	backlog_release(&f->backlog);
 	redis_health_release(&f->health);

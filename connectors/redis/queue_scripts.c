@@ -60,9 +60,9 @@ static const char *const texts[QUEUE_N_SCRIPTS] = {
 		"  redis.call('HDEL', KEYS[2], id)\n"
 		"end\n"
 		"return #ARGV\n",
-	[QUEUE_FIGURES] =
+	[QUEUE_FIGURES] = (   /* parenthesized: clang's -Wstring-concatenation */
 		"return {redis.call('LLEN', KEYS[1]), redis.call('LLEN', KEYS[2]),\n"
-		"        redis.call('ZCARD', KEYS[3])}\n",
+		"        redis.call('ZCARD', KEYS[3])}\n"),
 };
 
 static char shas[QUEUE_N_SCRIPTS][2 * SHA_DIGEST_LENGTH + 1];

@@ -285,9 +285,9 @@ static void feed_free(struct sl_feed *base)
 {
 	struct stream_feed *f = (struct stream_feed *)base;
 
-	event_free(f->tick);
-	sl_redis_link_free(f->reader);
+	sl_redis_link_free(f->reader);   /* callbacks of commands still out run here */
 	sl_redis_link_free(f->cmd);
+	event_free(f->tick);
 	backlog_release(&f->backlog);
 	for (size_t i = 0; i < f->n_streams; i++) {
 		free(f->streams[i].key);
