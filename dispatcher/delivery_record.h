@@ -17,9 +17,10 @@
  *        "lastPosition", "batchSize", "firstEventId", "lastEventId"},
  *    "events": [<CloudEvents of the batch, in order>]}
  *
- * Conditions: Success (on-success), RetryAttemptsExhausted, RecordAgeExceeded (Lambda's), and
+ * Conditions: Success (on-success), RetryAttemptsExhausted, RecordAgeExceeded (Lambda's),
  * EventNotDeliverable (Sluice's: a permanent error before any invoke, such as an event too large
- * for any invocation). responseContext is present only when the function was invoked at least
+ * for any invocation) and MaxReceiveCountExceeded (Sluice's: a queue message that came back more
+ * often than max_receive_count, stored by the queue source instead of being invoked). responseContext is present only when the function was invoked at least
  * once (Lambda omits it for RecordAgeExceeded); requestId is null then. functionError is
  * "Unhandled" after a function failure and null when the function answered but its answer
  * failed the batch (invalid or partial batchItemFailures), and absent on success. errorType and
@@ -60,6 +61,8 @@ struct sl_invoke_result;
 #define SL_RECORD_RETRIES_EXHAUSTED "RetryAttemptsExhausted"
 #define SL_RECORD_AGE_EXCEEDED "RecordAgeExceeded"
 #define SL_RECORD_NOT_DELIVERABLE "EventNotDeliverable"
+/* Sluice's: a queue message received more often than the source's max_receive_count. */
+#define SL_RECORD_RECEIVES_EXCEEDED "MaxReceiveCountExceeded"
 /* The same two conditions in asynchronous invocation records (§6). */
 #define SL_RECORD_INVOCATION_RETRIES_EXHAUSTED "RetriesExhausted"
 #define SL_RECORD_INVOCATION_AGE_EXCEEDED "EventAgeExceeded"

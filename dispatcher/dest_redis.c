@@ -2,25 +2,24 @@
  * done(0) means Redis answered with the entry's id; whether the entry outlives a crash of Redis
  * is up to the server's persistence settings (appendonly, appendfsync).
  *
- * Loop only. hiredis's async API runs on the caller's libevent loop (adapters/libevent.h):
- * deliver() serializes the record and appends the XADD to the connection's output buffer; the
- * reply callback calls done. The loop never waits for Redis. One exception: hiredis resolves the
- * host with getaddrinfo() inside redisAsyncConnect, which blocks on a name that needs DNS; an IP
- * address (or a name in /etc/hosts) keeps connects instant.
+ * Loop only, through a Redis link (redis_link.h): deliver() serializes the record and appends
+ * the XADD to the connection's output buffer; the reply callback calls done. The loop never
+ * waits for Redis.
  *
  * Connection. One per destination, opened by the first deliver (AUTH first when a password is
  * set; commands queue behind it while the connect is in progress). When a connect fails or the
- * connection is lost with records in flight, a timer reconnects after a capped backoff (100 ms
- * doubling to 5 s, reset by the next good reply). Records delivered meanwhile fail promptly with
- * the status of that failure (e.g. -ECONNREFUSED): the caller retries them on its own schedule.
- * An idle connection that the server closes is no failure: the next record connects again.
+ * connection is lost with records in flight, the link reconnects after its capped backoff
+ * (reset by the next stored record).
+ * Records delivered meanwhile fail promptly with the status of that failure (e.g.
+ * -ECONNREFUSED): the caller retries them on its own schedule. An idle connection that the
+ * server closes is no failure (the link is not persistent): the next record connects again.
  *
  * One outcome per record. A record sent is in hiredis's callback list and in `inflight`, in the
  * same order, and its reply callback (on_xadd) is the only place that calls its done. When a
  * connection goes (lost, timed out, AUTH refused, destroy), hiredis calls every pending callback
  * once with a NULL reply while it frees the context; whoever ends the connection first sets
- * down_status (what those callbacks report) and clears d->ac, so nothing is sent on a dying
- * context and a timeout never races a reply: the timeout only drops the connection. Records that
+ * the link's status (what those callbacks report) and the link forgets the context, so nothing
+ * is sent on a dying context and a timeout never races a reply: the timeout only drops the connection. Records that
  * never reached hiredis wait on `failed` for the next loop turn: done is never called inside
  * deliver.
  *
@@ -48,7 +47,6 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -56,11 +54,8 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "dispatcher/backoff.h"
 #include "dispatcher/destination_kinds.h"
-
-#define RETRY_BASE_MS 100
-#define RETRY_MAX_MS  5000
+#include "dispatcher/redis_link.h"
 
 struct redis_job {
 	TAILQ_ENTRY(redis_job) link;
@@ -75,23 +70,15 @@ TAILQ_HEAD(job_queue, redis_job);
 
 struct dest_redis {
 	char *tag;                   /* "destination:<name>" */
-	char *address;               /* as configured, for logs */
-	char *host;                  /* without IPv6 brackets */
-	int port;
 	char *stream;
-	char *password;              /* or NULL */
 	char max_len[16];            /* decimal, "" for no trimming */
 	int timeout_ms;
-	struct event_base *base;
-	redisAsyncContext *ac;       /* connecting or connected, or NULL */
-	int down_status;             /* why the last connection ended */
+	struct sl_redis_link *link;
 	int logged_status;           /* state last logged: 0 storing, else a failure status */
-	unsigned retries;            /* connection failures since the last good reply */
-	bool closing;                /* in destroy: no new connection */
-	struct job_queue inflight;   /* sent on ac, oldest first */
+	bool closing;                /* in destroy: records in flight end with -ECANCELED */
+	struct job_queue inflight;   /* sent on the link's context, oldest first */
 	struct job_queue failed;     /* never sent; done on the next loop turn */
 	struct event *deadline;      /* timeout of the oldest record in flight */
-	struct event *retry;         /* reconnect after the backoff */
 	struct event *flush;         /* done for the records on `failed` */
 };
 
@@ -108,26 +95,6 @@ static struct timeval ms_timeval(int64_t ms)
 	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into host (brackets removed, caller frees) and port. */
-static int split_address(const char *address, char **host, int *port)
-{
-	const char *colon = strrchr(address, ':');
-	size_t n = colon ? (size_t)(colon - address) : 0;
-	char *end;
-
-	if (n == 0)
-		return -EINVAL;
-	long p = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || p < 1 || p > 65535)
-		return -EINVAL;
-	if (n > 2 && address[0] == '[' && address[n - 1] == ']')
-		*host = sl_xstrndup(address + 1, n - 2);
-	else
-		*host = sl_xstrndup(address, n);
-	*port = (int)p;
-	return 0;
-}
-
 /* ---- state and its log lines ------------------------------------------------------------- */
 
 static void note_failure(struct dest_redis *d, int status, const char *why)
@@ -135,16 +102,15 @@ static void note_failure(struct dest_redis *d, int status, const char *why)
 	if (status == d->logged_status)
 		return;
 	d->logged_status = status;
-	sl_warn(d->tag, "cannot store to redis at %s: %s", d->address, why);
+	sl_warn(d->tag, "cannot store to redis at %s: %s", sl_redis_link_address(d->link), why);
 }
 
 static void note_success(struct dest_redis *d)
 {
-	d->retries = 0;
 	if (d->logged_status == 0)
 		return;
 	d->logged_status = 0;
-	sl_info(d->tag, "storing to redis at %s again", d->address);
+	sl_info(d->tag, "storing to redis at %s again", sl_redis_link_address(d->link));
 }
 
 /* ---- records ----------------------------------------------------------------------------- */
@@ -202,102 +168,21 @@ static void arm_deadline(struct dest_redis *d)
 
 /* ---- the connection ---------------------------------------------------------------------- */
 
-/* ac failed or is going: records fail with status until the retry timer connects again. */
-static void conn_failed(struct dest_redis *d, int status, const char *why)
+static void on_link_up(void *arg)
 {
-	d->ac = NULL;
-	d->down_status = status;
-	note_failure(d, status, why);
-	struct timeval tv = ms_timeval((int64_t)sl_backoff_cap_ms(++d->retries, RETRY_BASE_MS,
-								   RETRY_MAX_MS));
-	evtimer_add(d->retry, &tv);
+	note_success(arg);
 }
 
-/* For hiredis's callbacks: the first one to learn that ac ended (not by our hand) says so. */
-static void conn_ended(struct dest_redis *d, const redisAsyncContext *ac, int status)
+/* Records in flight fail with the link's status (their callbacks get NULL replies). */
+static void on_link_down(void *arg, int status, const char *why)
 {
-	if (ac == d->ac)
-		conn_failed(d, status, ac->errstr);
+	note_failure(arg, status, why);
 }
 
-/* End the connection ourselves. hiredis fails its records (down_status) inside redisAsyncFree,
- * or right after the reply callback that called this returns. */
-static void drop_connection(struct dest_redis *d, int status, const char *why)
+/* What records end with when their connection ended. */
+static int down_status(const struct dest_redis *d)
 {
-	redisAsyncContext *ac = d->ac;
-
-	conn_failed(d, status, why);
-	redisAsyncFree(ac);
-}
-
-/* The status of a failed connect: hiredis leaves the connect's errno in errno. (ac->err is
- * copied from ac->c.err only after the connect callback.) */
-static int connect_status(const redisAsyncContext *ac)
-{
-	return ac->c.err == REDIS_ERR_IO && errno > 0 ? -errno : -EHOSTUNREACH;
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct dest_redis *d = ac->data;
-
-	if (status == REDIS_OK)
-		sl_debug(d->tag, "connected to redis at %s", d->address);
-	else
-		conn_ended(d, ac, connect_status(ac));
-}
-
-/* Pending callbacks ran first, and ended ac if any record was in flight. So an ac still current
- * here was idle when the server closed it (its idle timeout, a restart): nothing failed, and
- * the next record connects again. */
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct dest_redis *d = ac->data;
-
-	(void)status;
-	if (ac == d->ac)
-		d->ac = NULL;
-}
-
-static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
-{
-	struct dest_redis *d = privdata;
-	const redisReply *reply = r;
-	char why[256];
-
-	if (!reply) {
-		conn_ended(d, ac, -ECONNRESET);
-	} else if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(why, sizeof(why), "AUTH refused: %s", reply->str);
-		drop_connection(d, -EACCES, why);
-	} else {
-		note_success(d);
-	}
-}
-
-static void start_connect(struct dest_redis *d)
-{
-	redisAsyncContext *ac = sl_check_alloc(redisAsyncConnect(d->host, d->port));
-
-	if (ac->c.err) {
-		conn_failed(d, connect_status(ac), ac->errstr);
-		redisAsyncFree(ac);
-		return;
-	}
-	ac->data = d;
-	redisLibeventAttach(ac, d->base);
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	d->ac = ac;
-	if (d->password)
-		redisAsyncCommand(ac, on_auth, d, "AUTH %s", d->password);
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	start_connect(arg);
+	return d->closing ? -ECANCELED : sl_redis_link_status(d->link);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -308,20 +193,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(why, sizeof(why), "no reply within %d ms", d->timeout_ms);
-	drop_connection(d, -ETIMEDOUT, why);
+	sl_redis_link_drop(d->link, -ETIMEDOUT, why);
 }
 
 /* ---- XADD -------------------------------------------------------------------------------- */
-
-static int error_status(const char *message)
-{
-	static const char *const denied[] = { "NOAUTH ", "WRONGPASS ", "NOPERM " };
-
-	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
-		if (strncmp(message, denied[i], strlen(denied[i])) == 0)
-			return -EACCES;
-	return -EPROTO;
-}
 
 /* 0 for an entry id, else the failure (noted for the log). */
 static int reply_status(struct dest_redis *d, const redisReply *reply)
@@ -330,11 +205,12 @@ static int reply_status(struct dest_redis *d, const redisReply *reply)
 	const char *why = "XADD answered without an entry id";
 
 	if (reply->type == REDIS_REPLY_STRING) {
+		sl_redis_link_ok(d->link);
 		note_success(d);
 		return 0;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		status = error_status(reply->str);
+		status = sl_redis_error_status(reply->str);
 		why = reply->str;
 	}
 	note_failure(d, status, why);
@@ -350,15 +226,16 @@ static void on_xadd(redisAsyncContext *ac, void *reply, void *privdata)
 	if (reply) {
 		status = reply_status(d, reply);
 	} else {
-		conn_ended(d, ac, -ECONNRESET);
-		status = d->down_status;
+		sl_redis_link_lost(d->link, ac, -ECONNRESET);
+		status = down_status(d);
 	}
 	TAILQ_REMOVE(&d->inflight, j, link);
 	arm_deadline(d);
 	finish_job(j, status);
 }
 
-static int send_xadd(struct dest_redis *d, struct redis_job *j, const char *text)
+static int send_xadd(struct dest_redis *d, redisAsyncContext *ac, struct redis_job *j,
+		     const char *text)
 {
 	const char *argv[8] = { "XADD", d->stream };
 	size_t lens[8];
@@ -374,7 +251,7 @@ static int send_xadd(struct dest_redis *d, struct redis_job *j, const char *text
 	argv[argc++] = text;
 	for (int i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	if (redisAsyncCommandArgv(d->ac, on_xadd, j, argc, argv, lens) != REDIS_OK)
+	if (redisAsyncCommandArgv(ac, on_xadd, j, argc, argv, lens) != REDIS_OK)
 		return -ENOTCONN;
 	j->deadline_ms = mono_ms() + d->timeout_ms;
 	TAILQ_INSERT_TAIL(&d->inflight, j, link);
@@ -389,30 +266,27 @@ static int redis_create(struct event_base *base, const struct sl_destination_con
 			void **ctx)
 {
 	const char *name = cfg->name ? cfg->name : "redis";
-	char *host = NULL;
-	int port;
+	struct dest_redis *d = sl_xcalloc(1, sizeof(*d));
+	const struct sl_redis_link_options link = {
+		.address = cfg->address, .password = cfg->password,
+		.up = on_link_up, .down = on_link_down, .arg = d,
+	};
 
-	if (!cfg->stream || !cfg->stream[0] || cfg->timeout_ms <= 0 || !cfg->address ||
-	    split_address(cfg->address, &host, &port) < 0) {
+	if (!cfg->stream || !cfg->stream[0] || cfg->timeout_ms <= 0 ||
+	    sl_redis_link_new(base, &link, &d->link) < 0) {
 		sl_error("sluice", "destination %s: redis needs an address HOST:PORT, a stream and "
 			 "a positive timeout_ms", name);
+		free(d);
 		return -EINVAL;
 	}
-	struct dest_redis *d = sl_xcalloc(1, sizeof(*d));
 	d->tag = sl_xasprintf("destination:%s", name);
-	d->address = sl_xstrdup(cfg->address);
-	d->host = host;
-	d->port = port;
 	d->stream = sl_xstrdup(cfg->stream);
-	d->password = sl_xstrdup(cfg->password);
 	if (cfg->max_len > 0)
 		snprintf(d->max_len, sizeof(d->max_len), "%d", cfg->max_len);
 	d->timeout_ms = cfg->timeout_ms;
-	d->base = base;
 	TAILQ_INIT(&d->inflight);
 	TAILQ_INIT(&d->failed);
 	d->deadline = sl_check_alloc(evtimer_new(base, on_deadline, d));
-	d->retry = sl_check_alloc(evtimer_new(base, on_retry, d));
 	d->flush = sl_check_alloc(event_new(base, -1, 0, on_flush, d));
 	*ctx = d;
 	return 0;
@@ -423,18 +297,17 @@ static void redis_deliver(void *ctx, const json_t *record, sl_destination_done_c
 {
 	struct dest_redis *d = ctx;
 	struct redis_job *j = sl_xcalloc(1, sizeof(*j));
+	redisAsyncContext *ac = sl_redis_link_get(d->link);
 
 	j->d = d;
 	j->done = done;
 	j->arg = arg;
-	if (!d->ac && !d->closing && !evtimer_pending(d->retry, NULL))
-		start_connect(d);
-	if (!d->ac) {
-		fail_later(d, j, d->down_status);
+	if (!ac) {
+		fail_later(d, j, down_status(d));
 		return;
 	}
 	char *text = sl_check_alloc(json_dumps(record, JSON_COMPACT));
-	if (send_xadd(d, j, text) < 0)
+	if (send_xadd(d, ac, j, text) < 0)
 		fail_later(d, j, -ENOTCONN);
 	free(text);
 }
@@ -442,22 +315,14 @@ static void redis_deliver(void *ctx, const json_t *record, sl_destination_done_c
 static void redis_destroy(void *ctx)
 {
 	struct dest_redis *d = ctx;
-	redisAsyncContext *ac = d->ac;
 
 	d->closing = true;
-	d->ac = NULL;
-	d->down_status = -ECANCELED;
-	if (ac)
-		redisAsyncFree(ac);   /* on_xadd: done(-ECANCELED) for each record in flight */
+	sl_redis_link_free(d->link);   /* on_xadd: done(-ECANCELED) for each record in flight */
 	while (!TAILQ_EMPTY(&d->failed))
 		finish_failed(d);
 	event_free(d->deadline);
-	event_free(d->retry);
 	event_free(d->flush);
-	free(d->password);
 	free(d->stream);
-	free(d->host);
-	free(d->address);
 	free(d->tag);
 	free(d);
 }

@@ -16,7 +16,7 @@ produce() { # produce FIRST COUNT [VALUE]: records m<FIRST>.. (or VALUE) keyed k
 		kcat -P -b "$KAFKA_BOOTSTRAP" -t orders -K: -X linger.ms=5 ||
 		h_bail produce "kcat could not produce"
 }
-order() { $H_PY stream-order "$H_REC" rec; }
+order() { $H_PY stream-order "$H_REC:$H_TMP/rec-b" rec; }
 field() { order | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 distinct_at_least() { [ "$(field distinct)" -ge "$1" ]; }
 status_of() { curl -fsS "$1/status" >"$H_TMP/status.json"; }

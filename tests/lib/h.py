@@ -119,12 +119,14 @@ def cmd_get(file, path):
 
 
 def records(directory, function=None):
-    """(pid, record) of every invocation the fixtures recorded, in the order they happened.
+    """(pid, record) of every invocation the fixtures recorded, in the order they happened;
+    directory may list several, separated by ":" (the record dirs of several nodes).
     A line without its newline is skipped: being written now, or cut off by a killed runtime.
     A complete line that is not JSON (the payload was not) is reported on stderr and skipped."""
     pattern = (function or "*") + "-*.jsonl"
     out = []
-    for path in glob.glob(os.path.join(directory, pattern)):
+    paths = [p for d in directory.split(":") for p in glob.glob(os.path.join(d, pattern))]
+    for path in paths:
         pid = path.rsplit("-", 1)[1].split(".")[0]
         with open(path) as f:
             for line in f:

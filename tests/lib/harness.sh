@@ -14,6 +14,7 @@
 #   h_config '{"functions":{"f":{"code":"@FIX@/recorder"}}}' ...   (re)write $H_CONF
 #   h_start [ARGS]           start `sluice run -c $H_CONF ARGS`, wait for /healthz
 #   h_stop [SIGNAL] [SECS]   signal the daemon and reap it: $H_EXIT
+#   h_node_start NAME [PATCH]  another node on $H_CONF (+PATCH); h_node_stop NAME [SIGNAL]
 #   h_post SOURCE CTYPE DATA [CURL ARGS]   POST /events/SOURCE: $H_STATUS, body in $H_RESP
 #   h_wait_log REGEX [COUNT] [SECS]        wait until the logs hold COUNT matching lines
 #   h_wait SECS CMD...       poll CMD until it succeeds
@@ -120,6 +121,48 @@ h_start() {
 	h_bail start "daemon not ready within $((${H_READY_TRIES:-300} / 10)) s"
 }
 
+# More nodes, for scale-out tests. h_node_start NAME [PATCH]: another daemon on $H_CONF plus PATCH,
+# with its own port, state dir ($H_TMP/state-NAME: its own node id) and record dir
+# ($H_TMP/rec-NAME), logging to daemon.NAME.log (checked for errors like the others); waits for
+# its /healthz. Sets H_NODE_PID, ${H_NODE_PIDS[NAME]} and ${H_NODE_URLS[NAME]}.
+# h_node_stop NAME [SIGNAL]: signal it and reap it (SIGKILL after 20 s), status in H_EXIT. Nodes
+# still running at exit are stopped with SIGTERM and must exit 0.
+declare -A H_NODE_PIDS=() H_NODE_URLS=()
+h_node_start() {
+	local name=$1 patch=${2:-"{}"} port i
+	port=$(h_free_port)
+	mkdir -p "$H_TMP/rec-$name"
+	$H_PY patch "$H_CONF" "$H_TMP/$name.json" "{\"listen\": \"127.0.0.1:$port\",
+		\"state_dir\": \"$H_TMP/state-$name\"}" "$patch" || h_bail "$name" "no config"
+	python3 -c 'import json, sys
+cfg = json.load(open(sys.argv[1]))
+for fn in cfg.get("functions", {}).values():
+    fn.setdefault("environment", {})["RECORD_DIR"] = sys.argv[2]
+json.dump(cfg, open(sys.argv[1], "w"))' "$H_TMP/$name.json" "$H_TMP/rec-$name"
+	SLUICE_IT_TAG=$H_TAG "$SLUICE" run -c "$H_TMP/$name.json" >/dev/null \
+		2>>"$H_TMP/daemon.$name.log" &
+	H_NODE_PID=$!
+	H_NODE_PIDS[$name]=$H_NODE_PID
+	H_NODE_URLS[$name]=http://127.0.0.1:$port
+	for i in $(seq 1 300); do
+		curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null &&
+			return 0
+		h_alive "$H_NODE_PID" || break
+		sleep 0.1
+	done
+	h_bail "$name" "node $name not ready"
+}
+h_node_stop() {
+	local name=$1 pid=${H_NODE_PIDS[$1]:-} i
+	[ -n "$pid" ] || { H_EXIT="not running"; return; }
+	kill -s "${2:-TERM}" "$pid" 2>/dev/null
+	for i in $(seq 1 200); do h_alive "$pid" || break; sleep 0.1; done
+	h_alive "$pid" && kill -s KILL "$pid"
+	wait "$pid" 2>/dev/null
+	H_EXIT=$?
+	unset "H_NODE_PIDS[$name]"
+}
+
 # h_alive PID: the process exists and is not a zombie.
 h_alive() {
 	local st
@@ -182,41 +225,6 @@ h_kill9_when_acked() {
 		'still running after 5 s: $(h_describe_pids $(h_leftovers))' h_wait 5 h_no_leftovers
 	for pid in $(h_leftovers); do kill -s KILL "$pid"; done
 	h_start
-}
-
-# More nodes, for scale-out tests: h_node_start NAME runs another daemon on $H_CONF with its own
-# port and state dir (so its own node id), logging to daemon.NAME.log (checked like the main
-# one's); its URL is ${H_NODE_URLS[NAME]}. h_node_stop NAME [SIGNAL] signals it and reaps it
-# (SIGKILL after 20 s): status in H_EXIT. Nodes still running are stopped at exit.
-declare -A H_NODE_PIDS=() H_NODE_URLS=()
-h_node_start() {
-	local name=$1 port conf i
-	port=$(h_free_port)
-	conf=$H_TMP/node-$name.json
-	$H_PY patch "$H_CONF" "$conf" \
-		'{"listen": "127.0.0.1:'"$port"'", "state_dir": "'"$H_TMP/node-$name"'"}' ||
-		h_bail "node $name" "could not write its config"
-	SLUICE_IT_TAG=$H_TAG "$SLUICE" run -c "$conf" >>"$H_TMP/daemon.stdout" \
-		2>>"$H_TMP/daemon.$name.log" &
-	H_NODE_PIDS[$name]=$!
-	H_NODE_URLS[$name]=http://127.0.0.1:$port
-	for i in $(seq 1 300); do
-		h_alive "${H_NODE_PIDS[$name]}" || h_bail "node $name" "exited before it was ready"
-		curl -fsS -o /dev/null --max-time 2 "${H_NODE_URLS[$name]}/healthz" 2>/dev/null &&
-			return 0
-		sleep 0.1
-	done
-	h_bail "node $name" "not ready within 30 s"
-}
-h_node_stop() {
-	local name=$1 pid=${H_NODE_PIDS[$1]:-} i
-	[ -n "$pid" ] || { H_EXIT="not running"; return; }
-	kill -s "${2:-TERM}" "$pid" 2>/dev/null
-	for i in $(seq 1 200); do h_alive "$pid" || break; sleep 0.1; done
-	h_alive "$pid" && kill -s KILL "$pid"
-	wait "$pid" 2>/dev/null
-	H_EXIT=$?
-	unset "H_NODE_PIDS[$name]"
 }
 
 # Processes whose environment carries this test's tag (the daemon's agents and their runtimes),
@@ -314,6 +322,7 @@ h_teardown() {
 		[ "$H_EXIT" = 0 ] || h_not_ok teardown-stop "daemon exit status $H_EXIT after SIGTERM, expected 0"
 	fi
 	for name in "${!H_NODE_PIDS[@]}"; do
+		h_alive "${H_NODE_PIDS[$name]}" || continue  # the test ended it itself
 		h_node_stop "$name"
 		[ "$H_EXIT" = 0 ] || h_not_ok "teardown-stop-$name" "node exit status $H_EXIT after SIGTERM, expected 0"
 	done

@@ -1,7 +1,8 @@
 # redis.sh: sourced by tests and benchmarks that need a Redis server (POSIX sh, like podman.sh).
 # redis_start starts redis-server on 127.0.0.1 on a free port, with no persistence (--save '',
-# --appendonly no) and its dir, log and pid file in DIR, and waits until it answers PING (and
-# INFO names its pid).
+# --appendonly no; REDIS_PERSIST=1 before redis_start turns on the append-only file, fsync'd at
+# every write, so a server killed with SIGKILL comes back with every write it answered) and its
+# dir, log and pid file in DIR, and waits until it answers PING (and INFO names its pid).
 #
 # Free port: python3 binds port 0 on 127.0.0.1 and prints what the kernel chose, then closes it.
 # Another process may take the port before redis-server binds it; redis-server then exits
@@ -11,11 +12,13 @@
 # shell function or a wrapper), so redis_stop can signal it and wait for it to exit.
 #
 #   redis_start DIR      sets REDIS_PORT, REDIS_PID; 1 (and the log's tail) when it does not start
-#   redis_restart DIR    after redis_stop: start again on the same port (an empty server)
+#   redis_restart DIR    after redis_stop: start again on the same port (an empty server, unless
+#                        REDIS_PERSIST=1)
 #   redis_cli ARGS...    redis-cli against it (e.g. redis_cli XLEN dlq)
-#   redis_stop           SIGTERM and wait for the exit
+#   redis_stop [SIGNAL]  SIGTERM (or SIGNAL, e.g. KILL) and wait for the exit
 REDIS_PORT=""
 REDIS_PID=""
+REDIS_PERSIST=${REDIS_PERSIST:-0}
 
 redis_free_port() {
 	python3 -c 'import socket
@@ -43,8 +46,11 @@ redis_wait_ready() {
 
 # redis_spawn DIR: start redis-server on REDIS_PORT; 0 once ready.
 redis_spawn() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-		--dir "$1" --logfile "$1/redis.log" --daemonize no </dev/null >/dev/null 2>&1 &
+	local aof=no
+	[ "$REDIS_PERSIST" = 1 ] && aof=yes
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly "$aof" \
+		--appendfsync always --dir "$1" --logfile "$1/redis.log" --daemonize no \
+		</dev/null >/dev/null 2>&1 &
 	REDIS_PID=$!
 	echo "$REDIS_PID" >"$1/redis.pid"
 	redis_wait_ready
@@ -65,11 +71,12 @@ redis_start() {
 
 redis_restart() { redis_spawn "$1"; }
 
-# redis_stop: SIGTERM (and SIGCONT, should a test have stopped it with SIGSTOP), then wait until
-# it exited (wait reaps it; the loop covers a server started by another shell).
+# redis_stop [SIGNAL]: SIGTERM or SIGNAL (and SIGCONT, should a test have stopped it with
+# SIGSTOP), then wait until it exited (wait reaps it; the loop covers a server started by another
+# shell).
 redis_stop() {
 	[ -n "$REDIS_PID" ] || return 0
-	kill -TERM "$REDIS_PID" 2>/dev/null
+	kill -s "${1:-TERM}" "$REDIS_PID" 2>/dev/null
 	kill -CONT "$REDIS_PID" 2>/dev/null
 	wait "$REDIS_PID" 2>/dev/null
 	while kill -0 "$REDIS_PID" 2>/dev/null; do sleep 0.1; done

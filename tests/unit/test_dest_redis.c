@@ -407,7 +407,7 @@ static void test_wrong_password(void **state)
 
 	const char *log = captured_log(fx);
 	assert_non_null(strstr(log, "cannot store to redis at 127.0.0.1"));
-	assert_non_null(strstr(log, ": AUTH refused: WRONGPASS"));
+	assert_non_null(strstr(log, ": authentication failed: WRONGPASS"));
 	assert_non_null(strstr(log, ": NOAUTH"));
 }
 
