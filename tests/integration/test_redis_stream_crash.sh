@@ -61,7 +61,9 @@ wait "$producer"
 H_BG_PIDS=""
 
 total() { echo $(($(redis_cli XLEN left) + $(redis_cli XLEN right))); }
-h_eq "the streams hold every entry produced" 4000 "$(total)"
+# A round cut short by the kill is added again whole, so a stream may hold an n twice.
+numbers() { redis_cli XRANGE "$1" - + | awk 'prev == "n" {print} {prev = $0}' | sort -u | wc -l; }
+h_eq "the streams hold every number produced" "2000 2000" "$(numbers left) $(numbers right)"
 all_delivered() { [ "$(h_received_ids rec | sort -u | wc -l)" -ge "$(total)" ]; }
 h_true "every entry delivered" '$(h_received_ids rec | sort -u | wc -l) distinct of $(total)' \
 	h_wait 40 all_delivered
