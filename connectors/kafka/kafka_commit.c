@@ -2,7 +2,7 @@
  * the offset after it becomes the partition's done_next. A timer commits the partitions whose
  * done_next moved, every COMMIT_INTERVAL_MS, in the background (one OffsetCommit for all of
  * them), so a busy trigger does not commit per batch; a revocation and the shutdown commit at
- * once and wait. A failed commit is tried again on the next tick. Commits of partitions this
+ * once and wait (COMMIT_SYNC_TIMEOUT_MS at most). A failed commit is tried again on the next tick. Commits of partitions this
  * consumer no longer owns are dropped: their records were done, the new owner starts from the
  * last commit and delivers them again (at least once), and a late commit could move the group's
  * offset back under the new owner. */
@@ -72,6 +72,24 @@ static void commit_failed(struct kafka_feed *f, rd_kafka_resp_err_t err)
 				  rd_kafka_err2str(err));
 }
 
+/* Commit list and wait for the answer, COMMIT_SYNC_TIMEOUT_MS at most (brokers that are down
+ * must not hold a shutdown or a rebalance for long). */
+static rd_kafka_resp_err_t commit_and_wait(struct kafka_feed *f,
+					   rd_kafka_topic_partition_list_t *list)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(f->rk);
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(f->rk, list, q, NULL, NULL);
+
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, COMMIT_SYNC_TIMEOUT_MS);
+		err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+		if (ev)
+			rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_queue_destroy(q);
+	return err;
+}
+
 void kafka_commit_flush(struct kafka_feed *f, bool sync)
 {
 	rd_kafka_topic_partition_list_t *list = due(f);
@@ -86,7 +104,7 @@ void kafka_commit_flush(struct kafka_feed *f, bool sync)
 		rd_kafka_topic_partition_list_destroy(list);
 		return;
 	}
-	rd_kafka_resp_err_t err = rd_kafka_commit(f->rk, list, 0);
+	rd_kafka_resp_err_t err = commit_and_wait(f, list);
 	if (err)
 		commit_failed(f, err);
 	settle(f, list, err == RD_KAFKA_RESP_ERR_NO_ERROR);
