@@ -30,6 +30,7 @@
 #define TAG "sluice"
 #define HTTP_BODY_SLACK (1u << 20)     /* over the largest source limit: evhttp's own 413 */
 #define ACK_WAIT_MS 20
+#define ACK_WAIT_MAX_MS 10000   /* then stop anyway: what was not acknowledged comes again */
 
 struct daemon_trigger {
 	const struct sl_trigger_config *cfg;
@@ -58,6 +59,7 @@ struct sl_daemon {
 	struct event *ack_wait;
 	int stopping;
 	size_t drains_left;
+	int ack_waits;                         /* ACK_WAIT_MS rounds waited for sources so far */
 };
 
 /* A configured source, or with `internal` an async queue too, by name. */
@@ -414,9 +416,14 @@ static void wait_for_acks(evutil_socket_t fd, short what, void *arg)
 {
 	struct sl_daemon *d = arg;
 	struct timeval tv = { 0, ACK_WAIT_MS * 1000 };
+	size_t pending = pending_acks(d);
 	(void)fd;
 	(void)what;
-	if (pending_acks(d) == 0) {
+	if (pending > 0 && ++d->ack_waits * ACK_WAIT_MS >= ACK_WAIT_MAX_MS)
+		sl_warn(TAG, "%zu acknowledgements to sources still unanswered after %d ms; "
+			"stopping anyway (what they cover is delivered again)", pending,
+			ACK_WAIT_MAX_MS);
+	if (pending == 0 || d->ack_waits * ACK_WAIT_MS >= ACK_WAIT_MAX_MS) {
 		event_base_loopexit(d->base, &tv); /* a moment to flush the last replies */
 		return;
 	}
