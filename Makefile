@@ -37,7 +37,8 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_BINS:= $(HELPER_SRCS:tests/lib/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test bench bench-core bench-containers bench-dispatcher check clean deps-run deps-test \
+.PHONY: all run test bench bench-core bench-containers bench-dispatcher bench-streams check clean \
+        deps-run deps-test \
         docker-image
 all: $(BUILD)/sluice $(BUILD)/sluice-init
 
@@ -95,7 +96,7 @@ test: deps-test
 .PHONY: tests
 tests: $(BUILD)/sluice $(BUILD)/sluice-init $(UNIT_BINS) $(HELPER_BINS)
 
-bench: bench-core bench-containers bench-dispatcher
+bench: bench-core bench-containers bench-dispatcher bench-streams
 bench-core: deps-test
 	@$(MAKE) --no-print-directory MODE=release all tests $(BENCH_BINS)
 	@sh bench/core.sh build/release
@@ -105,6 +106,9 @@ bench-containers: deps-test
 bench-dispatcher: deps-test
 	@$(MAKE) --no-print-directory MODE=release all $(BENCH_BINS)
 	@sh bench/dispatcher.sh build/release
+bench-streams: deps-test
+	@$(MAKE) --no-print-directory MODE=release all tests $(BENCH_BINS)
+	@sh bench/streams.sh build/release
 
 # The base image of docker sandboxes (docker/Containerfile), built with podman.
 docker-image:

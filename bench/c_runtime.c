@@ -2,36 +2,93 @@
  *
  * Speaks the Runtime API 2018-06-01 over one persistent keep-alive HTTP/1.1 connection to
  * $AWS_LAMBDA_RUNTIME_API (raw sockets, no library): GET /runtime/invocation/next, then POST
- * /runtime/invocation/{id}/response with {"ok":true,"events":N}, where N counts the CloudEvents in
- * the payload. With $BENCH_COUNT_DIR set, it keeps the running total of events it has handled in
- * $BENCH_COUNT_DIR/<pid>.count (rewritten after every invocation) so a benchmark can tell when
- * everything arrived. Reconnects when the server closes the connection; exits on any other error.
+ * /runtime/invocation/{id}/response with {"ok":true,"events":N}, where N counts the records in the
+ * payload: CloudEvents, or the records of an AWS Kafka, Kinesis or SQS event (see `shapes`).
+ * With $BENCH_COUNT_DIR set, it keeps "<total> <first_ms> <last_ms>" in
+ * $BENCH_COUNT_DIR/<pid>.count (rewritten after every invocation with records): the running total
+ * of records handled, when the first invocation with records arrived and when the last one was
+ * answered (Unix ms), so a benchmark can tell when everything arrived and at what rate. With
+ * $BENCH_LATENCY_DIR set, it appends one "<sent_ms> <received_ms>" line per record to
+ * $BENCH_LATENCY_DIR/<pid>.lat: the record's own send time as its shape carries it, and when the
+ * invocation arrived (Unix ms, three decimals). Reconnects when the server closes the
+ * connection; exits on any other error.
  */
 #include "bench/http1.h"
 
 #include <fcntl.h>
+#include <time.h>
 
-static size_t count_events(const char *p, size_t len)
+/* One payload shape: a key found once per record, and the key whose value is the record's send
+ * time (NULL: none), in Unix ms times `time_scale`. The first shape whose key the payload holds
+ * counts its records; none can be mistaken for another (Kafka values and Kinesis data are base64,
+ * SQS bodies are JSON strings whose quotes are escaped). */
+static const struct shape {
+	const char *record_key;
+	const char *time_key;
+	double time_scale;
+} shapes[] = {
+	{ "\"specversion\"", NULL, 0 },                                            /* CloudEvents */
+	{ "\"timestampType\"", "\"timestamp\":", 1 },                              /* Kafka */
+	{ "\"eventSource\":\"aws:kinesis\"", "\"approximateArrivalTimestamp\":", 1000 },
+	{ "\"eventSource\":\"aws:sqs\"", "\"SentTimestamp\":", 1 },
+};
+
+static size_t count_key(const char *p, size_t len, const char *key)
 {
-	static const char key[] = "\"specversion\"";
-	size_t n = 0;
+	size_t n = 0, klen = strlen(key);
 	const char *end = p + len;
-	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
+	while ((p = memmem(p, (size_t)(end - p), key, klen))) {
 		n++;
-		p += sizeof(key) - 1;
+		p += klen;
 	}
 	return n;
 }
 
-static void save_count(const char *dir, unsigned long long total)
+static const struct shape *shape_of(const char *p, size_t len, size_t *records)
 {
-	char path[4096], tmp[4200], text[32];
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if ((*records = count_key(p, len, shapes[i].record_key)) > 0)
+			return &shapes[i];
+	return NULL;
+}
+
+static double wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Append "<sent_ms> <received_ms>" for each record's send time (a number, quoted or not). */
+static void save_latencies(const char *dir, const struct shape *sh, const char *p, size_t len,
+			   double received_ms)
+{
+	char path[4096];
+	const char *end = p + len;
+	size_t klen = strlen(sh->time_key);
+
+	snprintf(path, sizeof(path), "%s/%ld.lat", dir, (long)getpid());
+	FILE *f = fopen(path, "a");
+	if (!f)
+		die("open latency file");
+	while ((p = memmem(p, (size_t)(end - p), sh->time_key, klen))) {
+		p += klen;
+		double sent = strtod(p + (*p == '"'), NULL) * sh->time_scale;
+		fprintf(f, "%.3f %.3f\n", sent, received_ms);
+	}
+	if (fclose(f) != 0)
+		die("write latency file");
+}
+
+static void save_count(const char *dir, unsigned long long total, double first_ms, double last_ms)
+{
+	char path[4096], tmp[4200], text[96];
 	snprintf(path, sizeof(path), "%s/%ld.count", dir, (long)getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		die("open count file");
-	int n = snprintf(text, sizeof(text), "%llu\n", total);
+	int n = snprintf(text, sizeof(text), "%llu %.0f %.0f\n", total, first_ms, last_ms);
 	if (write(fd, text, (size_t)n) != n)
 		die("write count file");
 	close(fd);
@@ -43,8 +100,10 @@ int main(void)
 {
 	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
 	const char *count_dir = getenv("BENCH_COUNT_DIR");
+	const char *latency_dir = getenv("BENCH_LATENCY_DIR");
 	static struct conn c;
 	unsigned long long total = 0;
+	double first_ms = 0;
 
 	if (!api || conn_init(&c, api) < 0)
 		die("c_runtime: AWS_LAMBDA_RUNTIME_API not set");
@@ -58,7 +117,13 @@ int main(void)
 			fprintf(stderr, "c_runtime: /next answered %d\n", next.status);
 			return 1;
 		}
-		size_t events = count_events(next.body, next.body_len);
+		double received_ms = wall_ms();
+		size_t events = 0;
+		const struct shape *sh = shape_of(next.body, next.body_len, &events);
+		if (events && !first_ms)
+			first_ms = received_ms;
+		if (latency_dir && sh && sh->time_key)
+			save_latencies(latency_dir, sh, next.body, next.body_len, received_ms);
 		total += events;
 		int n = snprintf(answer, sizeof(answer), "{\"ok\":true,\"events\":%zu}", events);
 		snprintf(path, sizeof(path), "/2018-06-01/runtime/invocation/%s/response",
@@ -69,7 +134,7 @@ int main(void)
 			return 1;
 		}
 		if (count_dir && events)
-			save_count(count_dir, total);
+			save_count(count_dir, total, first_ms, wall_ms());
 		free(next.body);
 		free(ack.body);
 	}

@@ -7,13 +7,20 @@
  * through the consumer queue, served on the loop (core/kafka_glue.h): nothing runs on
  * librdkafka's threads.
  *
- * Consuming. On each wake-up the feed polls records until the queue is empty, CONSUME_BUDGET
- * records were taken (then it yields and continues on the next loop turn), or the trigger
- * refuses one (-ENOBUFS): that record and any polled after it wait in `held`, in order, and
- * fetching pauses (rd_kafka_pause_partitions) until the trigger's resume. The queue is still
- * polled while paused (a tick every second at least), so group heartbeats, rebalances and
- * max.poll.interval.ms are kept. Order per partition: records are offered in offset order and
- * the trigger keeps it (ordered source).
+ * Consuming. On each wake-up the feed polls records until the queue is empty or CONSUME_BUDGET
+ * records were taken (then it yields and continues on the next loop turn). Once the trigger
+ * refuses one (-ENOBUFS), that record and any polled after it wait in `held`, in order, until
+ * the trigger's resume offers them again. When the held records reach half the trigger's
+ * max_pending_events or max_pending_bytes (what fits at its next resume), the feed stops
+ * taking: records wait in librdkafka's queue, whose own bounds (queued.min.messages,
+ * queued.max.messages.kbytes) stop its fetching. Only if taking stays stopped for PAUSE_AFTER_MS
+ * does fetching pause (rd_kafka_pause_partitions), and the queue is polled again (a tick every
+ * second at least), so rebalances, errors and max.poll.interval.ms are served while a slow
+ * function holds the trigger full; group heartbeats are librdkafka's own. Pausing at once, at
+ * every refusal, starved a fast function: librdkafka drops what it prefetched when a partition
+ * pauses, and (2.0) fetches again only at its broker threads' next wake-up, up to a second
+ * after the resume (bench/RESULTS.md, Streams: 20k instead of 130k records/s). Order per
+ * partition: records are offered in offset order and the trigger keeps it (ordered source).
  *
  * Positions: an event's partition is "<topic>-<partition>" (AWS's records key), its position
  * the offset. Rebalances: kafka_rebalance.c.
@@ -49,8 +56,10 @@
 #include "dispatcher/trigger.h"
 
 #define CONSUME_BUDGET 4096
+#define PAUSE_AFTER_MS 500
 
 static const struct timeval kafka_tick = { 1, 0 };
+static const struct timeval pause_after = { PAUSE_AFTER_MS / 1000, PAUSE_AFTER_MS % 1000 * 1000 };
 
 static const struct sl_kafka_owned_prop owned_props[] = {
 	{ "group.id", "set it with the trigger's consumer_group" },
@@ -151,19 +160,38 @@ static void hold(struct kafka_feed *f, struct sl_event *ev, struct kafka_part *p
 
 	h->ev = ev;
 	h->part = p;
+	h->size = sl_event_size(ev);
 	STAILQ_INSERT_TAIL(&f->held, h, link);
+	f->n_held++;
+	f->held_bytes += h->size;
 }
 
-/* Offer ev; when the trigger is full, hold it and pause fetching. */
+void kafka_unhold(struct kafka_feed *f, struct held_event *h)
+{
+	f->n_held--;
+	f->held_bytes -= h->size;
+	free(h);
+}
+
+/* Offer ev; when the trigger is full (or stopped), hold it. */
 static void offer(struct kafka_feed *f, struct sl_event *ev, struct kafka_part *p)
 {
-	if (!f->paused && !f->stopped && sl_trigger_offer(f->trigger, ev) == 0)
+	if (!f->refused && !f->stopped && sl_trigger_offer(f->trigger, ev) == 0)
 		return;
+	f->refused = true;
 	hold(f, ev, p);
-	if (!f->paused) {
+	if (f->stopped && !f->paused) {
 		f->paused = true;
 		kafka_fetch_pause(f, true);
 	}
+}
+
+/* May consume() take another record? Not while the held records fill the trigger's next
+ * resume, unless fetching is paused (then the queue holds no more records to speak of). */
+static bool may_take(const struct kafka_feed *f)
+{
+	return !f->refused || f->paused ||
+	       (f->n_held < f->hold_max && f->held_bytes < f->hold_max_bytes);
 }
 
 static void record_error(struct kafka_feed *f, const rd_kafka_message_t *m)
@@ -223,6 +251,11 @@ static void consume(void *arg)
 	if (!f->attached)
 		return;    /* attach polls what came meanwhile */
 	for (int n = 0; n < CONSUME_BUDGET; n++) {
+		if (!may_take(f)) {
+			if (!evtimer_pending(f->pause_timer, NULL))
+				evtimer_add(f->pause_timer, &pause_after);
+			return;
+		}
 		if (!(m = rd_kafka_consumer_poll(f->rk, 0)))
 			return;
 		if (m->err)
@@ -241,22 +274,43 @@ static void on_more(evutil_socket_t fd, short what, void *arg)
 	consume(arg);
 }
 
+/* Taking stopped PAUSE_AFTER_MS ago and the trigger is still full: pause fetching, so the queue
+ * can be served again. */
+static void on_pause_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct kafka_feed *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (!f->refused || f->paused || f->stopped)
+		return;
+	f->paused = true;
+	kafka_fetch_pause(f, true);
+	consume(f);
+}
+
 /* The trigger has room again: offer what is held, then fetch again. */
 static void feed_resume(void *ctx)
 {
 	struct kafka_feed *f = ctx;
 	struct held_event *h;
 
-	if (!f->paused || f->stopped)
+	if (!f->refused || f->stopped)
 		return;
 	while ((h = STAILQ_FIRST(&f->held)) != NULL) {
-		if (sl_trigger_offer(f->trigger, h->ev) < 0)
+		if (sl_trigger_offer(f->trigger, h->ev) < 0) {
+			consume(f); /* some went in: take up to what fits the next resume */
 			return;
+		}
 		STAILQ_REMOVE_HEAD(&f->held, link);
-		free(h);
+		kafka_unhold(f, h);
 	}
-	f->paused = false;
-	kafka_fetch_pause(f, false);
+	f->refused = false;
+	evtimer_del(f->pause_timer);
+	if (f->paused) {
+		f->paused = false;
+		kafka_fetch_pause(f, false);
+	}
 	consume(f);
 }
 
@@ -359,7 +413,7 @@ static void feed_free(struct sl_feed *base)
 	while ((h = STAILQ_FIRST(&f->held)) != NULL) {
 		STAILQ_REMOVE_HEAD(&f->held, link);
 		sl_event_unref(h->ev);
-		free(h);
+		kafka_unhold(f, h);
 	}
 	for (size_t i = 0; i < f->n_parts; i++) {
 		free(f->parts[i]->name);
@@ -370,6 +424,8 @@ static void feed_free(struct sl_feed *base)
 		rd_kafka_topic_partition_list_destroy(f->revoked);
 	if (f->more)
 		event_free(f->more);
+	if (f->pause_timer)
+		event_free(f->pause_timer);
 	if (f->commit_timer)
 		event_free(f->commit_timer);
 	if (f->revoke_timer)
@@ -468,7 +524,13 @@ int sl_kafka_feed_open(struct sl_source *src, const struct sl_feed_params *param
 	f->trigger_cfg = params->trigger;
 	f->ce_source = sl_xasprintf("/sluice/sources/%s", src->cfg->name);
 	STAILQ_INIT(&f->held);
+	f->hold_max = (params->trigger->max_pending_events ? (size_t)params->trigger->max_pending_events
+							   : SL_TRIGGER_DEFAULT_MAX_PENDING) / 2;
+	f->hold_max_bytes = (params->trigger->max_pending_bytes
+				     ? params->trigger->max_pending_bytes
+				     : SL_TRIGGER_DEFAULT_MAX_PENDING_BYTES) / 2;
 	f->more = sl_check_alloc(event_new(src->base, -1, 0, on_more, f));
+	f->pause_timer = sl_check_alloc(evtimer_new(src->base, on_pause_timer, f));
 	kafka_commit_init(f);
 	kafka_rebalance_init(f);
 	f->base.ops = &kafka_feed_ops;
