@@ -100,6 +100,29 @@ void sl_event_set(struct sl_event *ev, char **field, const char *value)
 	*field = copy;
 }
 
+void sl_event_set_packed(struct sl_event *ev, char **const *fields, const char *const *values,
+			 size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += values[i] ? strlen(values[i]) + 1 : 0;
+	if (total == 0)
+		return;
+	char *p = ev->strings = sl_xmalloc(total);
+	ev->strings_len = total;
+	for (size_t i = 0; i < n; i++) {
+		if (!values[i])
+			continue;
+		size_t len = strlen(values[i]) + 1;
+		if (owned(ev, *fields[i]))
+			free(*fields[i]);
+		memcpy(p, values[i], len);
+		*fields[i] = p;
+		p += len;
+	}
+}
+
 static void clear_data(struct sl_event *ev)
 {
 	json_decref(ev->data);

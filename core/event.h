@@ -61,6 +61,12 @@ void sl_event_unref(struct sl_event *ev);
 
 /* Replace a string attribute of ev, field = &ev->member (copies value; NULL clears). */
 void sl_event_set(struct sl_event *ev, char **field, const char *value);
+/* Set n string attributes of a new event at once: *fields[i] = a copy of values[i] (NULL leaves
+ * the field alone), all copies in one allocation (the shared `strings`): what a connector that
+ * makes many events calls instead of one sl_event_set per field. The event must not have a
+ * shared block yet. */
+void sl_event_set_packed(struct sl_event *ev, char **const *fields, const char *const *values,
+			 size_t n);
 /* Set JSON data, stealing `data`; clears any bytes. */
 void sl_event_set_data_json(struct sl_event *ev, json_t *data);
 /* Set binary data (copied); clears any JSON data. */

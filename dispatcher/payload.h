@@ -19,8 +19,9 @@
  *   kafka         partition "<topic>-<partition>" (split at the last '-'), position the offset
  *                 in decimal; data_bytes = the value (no data: a null value, sent as "value":
  *                 "" since Lambda's parsers require the key); time = the record timestamp
- *                 (RFC 3339, ms); partitionkey = the key when it is UTF-8 text;
- *                 extensions "kafkakey" (base64 of the key bytes; absent: no key),
+ *                 (RFC 3339, ms); partitionkey = the key when it is UTF-8 text without
+ *                 NUL, else the extension "kafkakey" (base64 of the key bytes; neither: no
+ *                 key); extensions
  *                 "kafkatimestamptype" (absent: CREATE_TIME; else LOG_APPEND_TIME), and
  *                 "kafkaheaders" (absent: none; else the AWS form, an array of one-key objects
  *                 {"name": [byte, ...]}, bytes as signed numbers -128..127).

@@ -47,6 +47,9 @@ static int put_record(struct pl_out *o, const struct sl_event *ev)
 	if (json_is_string(key)) {
 		pl_lit(o, ",\"key\":");
 		pl_string(o, json_string_value(key));
+	} else if (ev->partitionkey) {
+		pl_lit(o, ",\"key\":");
+		pl_base64(o, ev->partitionkey, strlen(ev->partitionkey));
 	}
 	pl_lit(o, ",\"value\":");
 	pl_data_base64(o, ev);

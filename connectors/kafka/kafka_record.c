@@ -1,9 +1,11 @@
 /* One Kafka record -> one event, as dispatcher/payload.h's "Stream and queue events" lists:
  * partition "<topic>-<partition>", position = the offset, id derived from both (the same on
  * every redelivery), time = the record timestamp, the value as bytes, the key as partitionkey
- * (when it is text) and as the "kafkakey" extension (base64), "kafkatimestamptype" when it is
- * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. */
+ * when it is text, else as the "kafkakey" extension (base64), "kafkatimestamptype" when it is
+ * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. The string
+ * attributes share one allocation (sl_event_set_packed): this runs for every record. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +28,24 @@ static json_t *extensions(struct sl_event *ev)
 	return ev->extensions;
 }
 
-/* The key as partitionkey when it is UTF-8 text without NUL (jansson checks the UTF-8). */
-static void set_key(struct sl_event *ev, const rd_kafka_message_t *m)
+/* The key as text (a NUL-terminated copy in a new buffer) when it is UTF-8 without NUL: ASCII
+ * is checked here, anything else by jansson. NULL when it is not text. */
+static char *key_text(const rd_kafka_message_t *m)
 {
-	json_t *text = memchr(m->key, '\0', m->key_len) ? NULL
-						       : json_stringn(m->key, m->key_len);
-	char *b64 = sl_base64_encode(m->key, m->key_len);
+	const unsigned char *k = m->key;
+	bool ascii = true;
 
-	if (text)
-		sl_event_set(ev, &ev->partitionkey, json_string_value(text));
-	json_decref(text);
-	json_object_set_new(extensions(ev), "kafkakey", json_string(b64));
-	free(b64);
+	if (memchr(k, '\0', m->key_len))
+		return NULL;
+	for (size_t i = 0; i < m->key_len && ascii; i++)
+		ascii = k[i] < 0x80;
+	if (!ascii) {
+		json_t *text = json_stringn(m->key, m->key_len);
+		json_decref(text);
+		if (!text)
+			return NULL;
+	}
+	return sl_xstrndup(m->key, m->key_len);
 }
 
 /* [{"name": [byte, ...]}, ...], bytes as Java's signed bytes (-128..127), as AWS sends them. */
@@ -67,22 +75,25 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
 	rd_kafka_headers_t *hdrs = NULL;
 	char position[24], when[32];
+	char *key = m->key ? key_text(m) : NULL;
 
 	snprintf(position, sizeof(position), "%" PRId64, m->offset);
 	char *id = sl_event_id_from_position(f->src->cfg->name, p->name, position);
-	sl_event_set(ev, &ev->id, id);
-	free(id);
-	sl_event_set(ev, &ev->source, f->ce_source);
-	sl_event_set(ev, &ev->type, KAFKA_EVENT_TYPE);
-	sl_event_set(ev, &ev->partition, p->name);
-	sl_event_set(ev, &ev->position, position);
 	ev->received_ms = ts > 0 ? ts : sl_wall_ms();
 	sl_format_iso8601_ms(ev->received_ms, when, sizeof(when));
-	sl_event_set(ev, &ev->time, when);
+	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->partition,
+						  &ev->position, &ev->time, &ev->partitionkey },
+			    (const char *const[]){ id, f->ce_source, KAFKA_EVENT_TYPE, p->name,
+						   position, when, key }, 7);
+	free(id);
+	free(key);
 	if (m->payload)
 		sl_event_set_data_bytes(ev, m->payload, m->len);
-	if (m->key)
-		set_key(ev, m);
+	if (m->key && !key) {
+		char *b64 = sl_base64_encode(m->key, m->key_len);
+		json_object_set_new(extensions(ev), "kafkakey", json_string(b64));
+		free(b64);
+	}
 	if (ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME)
 		json_object_set_new(extensions(ev), "kafkatimestamptype",
 				    json_string("LOG_APPEND_TIME"));

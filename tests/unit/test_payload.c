@@ -299,7 +299,8 @@ static json_t *kafka_header(const char *name, const unsigned char *bytes, size_t
 }
 
 /* A Kafka record as the kafka connector makes it (payload.h, "Stream and queue events"): key
- * NULL for none, value NULL for a null value, headers an array or NULL for none. */
+ * (text: the partition key) NULL for none, value NULL for a null value, headers an array or NULL
+ * for none. */
 static struct sl_event *kafka_event(const char *partition, const char *offset, const char *key,
 				    const char *value, json_t *headers)
 {
@@ -308,12 +309,8 @@ static struct sl_event *kafka_event(const char *partition, const char *offset, c
 
 	if (value)
 		sl_event_set_data_bytes(ev, value, strlen(value));
-	if (key) {
-		char *b64 = sl_base64_encode(key, strlen(key));
-		json_object_set_new(ev->extensions, "kafkakey", json_string(b64));
+	if (key)
 		sl_event_set(ev, &ev->partitionkey, key);
-		free(b64);
-	}
 	if (headers)
 		json_object_set_new(ev->extensions, "kafkaheaders", headers);
 	return ev;
@@ -357,6 +354,24 @@ static void test_kafka_self_managed(void **state)
 				      "{\"bin\":[-61,-87,127,-128]}]", 0, NULL);
 	assert_true(json_equal(json_object_get(rec, "headers"), expected));
 	json_decref(expected);
+	json_decref(doc);
+	unref_all(evs, 1);
+}
+
+/* A key that is not text (here with a NUL and an invalid UTF-8 byte) comes in the "kafkakey"
+ * extension and goes out as its bytes' base64. */
+static void test_kafka_binary_key(void **state)
+{
+	static const unsigned char key[] = { 0x00, 0xff, 'k' };
+	struct sl_event *evs[1] = { kafka_event("t-3", "7", NULL, "v", NULL) };
+	char *b64 = sl_base64_encode(key, sizeof(key));
+
+	(void)state;
+	json_object_set_new(evs[0]->extensions, "kafkakey", json_string(b64));
+	free(b64);
+	json_t *doc = encode_aws(&kafka_src, evs, 1, NULL);
+	json_t *rec = json_array_get(json_object_get(json_object_get(doc, "records"), "t-3"), 0);
+	assert_base64(rec, "key", (const char *)key, sizeof(key));
 	json_decref(doc);
 	unref_all(evs, 1);
 }
@@ -896,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_combinations),
 		cmocka_unit_test(test_stream_and_queue_kinds_supported),
 		cmocka_unit_test(test_kafka_self_managed),
+		cmocka_unit_test(test_kafka_binary_key),
 		cmocka_unit_test(test_kafka_msk_keyless_valueless),
 		cmocka_unit_test(test_kafka_partitions_grouped),
 		cmocka_unit_test(test_kafka_unencodable),
