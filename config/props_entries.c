@@ -114,7 +114,9 @@ const struct sl_prop sl_props_trigger[] = {
 	{ .name = "max_pending_events", .type = SL_PROP_BYTES, .def = "20000", .min = 100,
 	  .max = 10000000, .offset = TR(max_pending_events),
 	  .help = "Events taken from the source and not yet committed, at most; when reached "
-		  "the source is paused, and resumed once half have been committed." },
+		  "the source is paused, and resumed once half have been committed. A kafka "
+		  "source keeps up to half as many again, in order, while the trigger is full "
+		  "(so a fast function does not wait for fetching to start again)." },
 	{ .name = "max_pending_bytes", .type = SL_PROP_BYTES, .def = "67108864",
 	  .min = 1048576, .max = 17179869184LL, .offset = TR(max_pending_bytes),
 	  .help = "Bytes of events taken from the source and not yet delivered, at most; "
