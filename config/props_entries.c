@@ -170,7 +170,9 @@ static const struct sl_prop kafka_props[] = {
 		  "ssl.*, fetch.*, session.timeout.ms, ...); librdkafka checks them when the "
 		  "trigger starts. Sluice owns group.id, enable.auto.commit, "
 		  "enable.auto.offset.store and auto.offset.reset (see consumer_group and "
-		  "starting_position)." },
+		  "starting_position), and sets queued.min.messages to 1000000 unless given "
+		  "here (the prefetch is bounded by queued.max.messages.kbytes, 64 MB by "
+		  "default)." },
 	{ .name = "event_source_arn", .type = SL_PROP_STRING, .min = 1,
 	  .offset = SRC(event_source_arn),
 	  .help = "aws payloads: when set, events have the Amazon MSK shape (`eventSource` "
