@@ -23,17 +23,6 @@ static int redis_create(struct sl_source *src)
 	return 0;
 }
 
-static int redis_start(struct sl_source *src)
-{
-	(void)src;
-	return 0;
-}
-
-static void redis_stop(struct sl_source *src)
-{
-	(void)src;
-}
-
 static void redis_destroy(struct sl_source *src)
 {
 	free(src->ctx);
@@ -57,8 +46,6 @@ static int open_stream_feed(struct sl_source *src, const struct sl_feed_params *
 const struct sl_connector_ops sl_redis_stream_connector = {
 	.kind = "redis_stream",
 	.create = redis_create,
-	.start = redis_start,
-	.stop = redis_stop,
 	.destroy = redis_destroy,
 	.pending = redis_pending,
 	.open_feed = open_stream_feed,
@@ -75,8 +62,6 @@ static int open_queue_feed(struct sl_source *src, const struct sl_feed_params *p
 const struct sl_connector_ops sl_redis_queue_connector = {
 	.kind = "redis_queue",
 	.create = redis_create,
-	.start = redis_start,
-	.stop = redis_stop,
 	.destroy = redis_destroy,
 	.pending = redis_pending,
 	.open_feed = open_queue_feed,
