@@ -55,7 +55,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "dispatcher/destination_kinds.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 struct redis_job {
 	TAILQ_ENTRY(redis_job) link;

@@ -26,7 +26,7 @@
 #include "core/ring.h"
 #include "dispatcher/delivery_record.h"
 #include "dispatcher/destination.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #define DELETES_PER_CALL 1000
 

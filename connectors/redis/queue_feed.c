@@ -16,7 +16,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #define MIN_COUNT 10
 #define WAIT_S "1"

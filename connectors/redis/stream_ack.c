@@ -20,7 +20,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/ring.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #define IDS_PER_XACK 1000
 

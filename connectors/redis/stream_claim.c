@@ -20,7 +20,7 @@
 #include "connectors/redis/stream_int.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #define IDS_PER_XCLAIM 1000
 

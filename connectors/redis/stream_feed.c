@@ -17,7 +17,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #define MIN_COUNT 100
 #define BLOCK_MS "2000"

@@ -8,7 +8,7 @@
  * position. The consumer is the node id (stable per state directory), so a restarted node
  * first re-reads its own pending entries (XREADGROUP from "0", history) before new ones (">").
  *
- * Two connections (dispatcher/redis_link.h). The reader blocks in XREADGROUP ... BLOCK (COUNT
+ * Two connections (core/redis_link.h). The reader blocks in XREADGROUP ... BLOCK (COUNT
  * max(batch_size, 100)), so acknowledgements, claims and status queries go over the second. Both
  * reconnect by themselves; after a reconnect the reader creates missing groups again and goes on
  * with ">".

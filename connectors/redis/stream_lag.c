@@ -14,7 +14,7 @@
 
 #include "connectors/redis/stream_int.h"
 #include "core/mem.h"
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 static const redisReply *field(const redisReply *group, const char *name)
 {

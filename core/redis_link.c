@@ -1,5 +1,5 @@
 /* A Redis connection that comes back after failures; see redis_link.h. */
-#include "dispatcher/redis_link.h"
+#include "core/redis_link.h"
 
 #include <errno.h>
 #include <stdio.h>
