@@ -169,11 +169,21 @@ json_t *sl_event_data_json(const struct sl_event *ev)
 	return NULL;
 }
 
-char *sl_event_id_from_position(const char *source, const char *partition, const char *position)
+int sl_event_format_id(char *buf, size_t len, const char *source, const char *partition,
+		       const char *position)
 {
 	if (!partition || !*partition)
-		return sl_xasprintf("%s:%s", source, position);
-	return sl_xasprintf("%s:%s:%s", source, partition, position);
+		return snprintf(buf, len, "%s:%s", source, position);
+	return snprintf(buf, len, "%s:%s:%s", source, partition, position);
+}
+
+char *sl_event_id_from_position(const char *source, const char *partition, const char *position)
+{
+	size_t len = (size_t)sl_event_format_id(NULL, 0, source, partition, position) + 1;
+	char *id = sl_xmalloc(len);
+
+	sl_event_format_id(id, len, source, partition, position);
+	return id;
 }
 
 json_t *sl_event_attributes(const struct sl_event *ev)

@@ -83,6 +83,9 @@ json_t *sl_event_attributes(const struct sl_event *ev);
 /* The id for an event that came without one: "<source>:<partition>:<position>", or
  * "<source>:<position>" when partition is "". Caller frees. */
 char *sl_event_id_from_position(const char *source, const char *partition, const char *position);
+/* The same id written into buf (as snprintf: the length it needs, cut to fit len). */
+int sl_event_format_id(char *buf, size_t len, const char *source, const char *partition,
+		       const char *position);
 
 /* Encode as a CloudEvents JSON object (structured mode). Includes `partitionkey`, `sequence`
  * and extensions; not partition/position, which are Sluice-internal. New reference. */

@@ -78,14 +78,19 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	char *key = m->key ? key_text(m) : NULL;
 
 	snprintf(position, sizeof(position), "%" PRId64, m->offset);
-	char *id = sl_event_id_from_position(f->src->cfg->name, p->name, position);
+	char stack_id[256];
+	int id_len = sl_event_format_id(stack_id, sizeof(stack_id), f->src->cfg->name, p->name,
+					position);
+	char *id = (size_t)id_len < sizeof(stack_id) ? stack_id
+		: sl_event_id_from_position(f->src->cfg->name, p->name, position);
 	ev->received_ms = ts > 0 ? ts : sl_wall_ms();
 	sl_format_iso8601_ms(ev->received_ms, when, sizeof(when));
 	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->partition,
 						  &ev->position, &ev->time, &ev->partitionkey },
 			    (const char *const[]){ id, f->ce_source, KAFKA_EVENT_TYPE, p->name,
 						   position, when, key }, 7);
-	free(id);
+	if (id != stack_id)
+		free(id);
 	free(key);
 	if (m->payload)
 		sl_event_set_data_bytes(ev, m->payload, m->len);

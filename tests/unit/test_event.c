@@ -212,10 +212,29 @@ static void test_set_packed(void **state)
 	sl_event_unref(ev);
 }
 
+/* sl_event_format_id writes what sl_event_id_from_position returns, and says how long it needs
+ * when the buffer is too small (then the caller falls back to the allocating form). */
+static void test_format_id(void **state)
+{
+	char buf[64], small[8];
+	char *id = sl_event_id_from_position("k", "orders-3", "15");
+
+	(void)state;
+	assert_int_equal(sl_event_format_id(buf, sizeof(buf), "k", "orders-3", "15"), strlen(id));
+	assert_string_equal(buf, id);
+	assert_int_equal(sl_event_format_id(small, sizeof(small), "k", "orders-3", "15"),
+			 strlen(id));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	sl_event_format_id(buf, sizeof(buf), "web", "", "7");
+	assert_string_equal(buf, "web:7");
+	free(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_packed),
+		cmocka_unit_test(test_format_id),
 		cmocka_unit_test(test_structured_round_trip),
 		cmocka_unit_test(test_binary_data_round_trip),
 		cmocka_unit_test(test_id_from_position_is_stable),
