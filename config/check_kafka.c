@@ -11,7 +11,7 @@
 
 const char *const sl_kafka_reserved_properties[] = {
 	"group.id", "enable.auto.commit", "enable.auto.offset.store", "auto.offset.reset",
-	"bootstrap.servers", "metadata.broker.list", NULL
+	"bootstrap.servers", "metadata.broker.list", "log.queue", NULL
 };
 
 static bool topic_name_ok(const char *s)
