@@ -8,6 +8,7 @@
 #include "core/event.h"
 
 #include "core/base64.h"
+#include "core/clock.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -186,13 +187,27 @@ char *sl_event_id_from_position(const char *source, const char *partition, const
 	return id;
 }
 
+int64_t sl_event_time_ms(const struct sl_event *ev)
+{
+	int64_t ms;
+
+	if (ev->time && sl_parse_iso8601_ms(ev->time, &ms) == 0)
+		return ms;
+	return !ev->time && ev->time_ms ? ev->time_ms : ev->received_ms;
+}
+
 json_t *sl_event_attributes(const struct sl_event *ev)
 {
 	json_t *obj = sl_check_alloc(json_object());
+	char when[32];
 
 	json_object_set_new(obj, "specversion", json_string("1.0"));
 	for (size_t i = 0; i < N_STRING_ATTRS; i++) {
 		const char *v = attr_value(ev, &string_attrs[i]);
+		if (!v && string_attrs[i].offset == offsetof(struct sl_event, time) && ev->time_ms) {
+			sl_format_iso8601_ms(ev->time_ms, when, sizeof(when));
+			v = when;
+		}
 		if (v)
 			json_object_set_new(obj, string_attrs[i].name, sl_check_alloc(json_string(v)));
 	}
@@ -460,6 +475,8 @@ size_t sl_event_size(const struct sl_event *ev)
 		if (v)
 			size += strlen(string_attrs[i].name) + strlen(v) + 6;
 	}
+	if (!ev->time && ev->time_ms)
+		size += sizeof("\"time\":\"2026-11-24T10:00:00.123Z\",");
 	if (ev->extensions)
 		size += json_size(ev->extensions);
 	if (ev->data)

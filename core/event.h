@@ -36,7 +36,7 @@ struct sl_event {
 	char *source;
 	char *type;
 	char *subject;               /* NULL when absent */
-	char *time;                  /* RFC 3339, NULL when absent */
+	char *time;                  /* RFC 3339, NULL when absent or given as time_ms */
 	char *datacontenttype;       /* NULL when absent */
 	char *dataschema;            /* NULL when absent */
 	char *partitionkey;          /* NULL when absent */
@@ -49,6 +49,9 @@ struct sl_event {
 	size_t data_len;
 	char *partition;             /* source partition, "" when the source has one */
 	char *position;              /* opaque source position */
+	int64_t time_ms;             /* when `time` is NULL: the time as Unix ms, written as RFC 3339
+				      * only when the event is encoded (what sources that make many
+				      * events set); 0 when the event has no time */
 	int64_t received_ms;         /* Unix ms when the source accepted it (record age) */
 	char *strings;               /* the string attributes decoded together (one allocation the
 				      * fields above point into), or NULL */
@@ -77,6 +80,8 @@ void sl_event_set_data_text(struct sl_event *ev, const char *text, size_t len);
 /* The JSON data (from `data` or parsed from `data_text`) as a new reference, or NULL when the
  * event has no JSON data. */
 json_t *sl_event_data_json(const struct sl_event *ev);
+/* The event's time as Unix ms (`time` parsed, or time_ms); received_ms when it has none. */
+int64_t sl_event_time_ms(const struct sl_event *ev);
 /* The CloudEvents attributes only (no data, data_base64). New reference. */
 json_t *sl_event_attributes(const struct sl_event *ev);
 

@@ -18,8 +18,8 @@
  * Stream and queue events: what the pull connectors put in an event, and the aws shapes read.
  *   kafka         partition "<topic>-<partition>" (split at the last '-'), position the offset
  *                 in decimal; data_bytes = the value (no data: a null value, sent as "value":
- *                 "" since Lambda's parsers require the key); time = the record timestamp
- *                 (RFC 3339, ms); partitionkey = the key when it is UTF-8 text without
+ *                 "" since Lambda's parsers require the key); time_ms = the record timestamp;
+ *                 partitionkey = the key when it is UTF-8 text without
  *                 NUL, else the extension "kafkakey" (base64 of the key bytes; neither: no
  *                 key); extensions
  *                 "kafkatimestamptype" (absent: CREATE_TIME; else LOG_APPEND_TIME), and
@@ -28,7 +28,7 @@
  *   redis_stream  partition = the stream key (the shard id), position = the entry id
  *                 ("<ms>-<seq>", the sequence number); data_text = the entry's fields as a JSON
  *                 object of strings (Kinesis data = base64 of that text); partitionkey
- *                 (absent: the stream key); time = the entry id's ms
+ *                 (absent: the stream key); time_ms = the entry id's ms
  *                 (approximateArrivalTimestamp).
  *   redis_queue   partition "", position = id = the message id; data = the body as a JSON
  *                 string (data_text), or data_bytes when the body is not UTF-8 (SQS body = the
@@ -37,7 +37,8 @@
  *                 md5OfBody = the MD5 of the message's bytes); extensions "receivecount"
  *                 (integer; absent: 1), "senttimestamp" and "firstreceivetime" (integers, Unix
  *                 ms; absent: received_ms), "receipthandle" (string; absent: "").
- * An event without `time` is taken to have been made when the source accepted it (received_ms).
+ * An event without `time` or time_ms is taken to have been made when the source accepted it
+ * (received_ms).
  * An event a shape cannot hold (a Kafka partition or offset that is not a plain decimal number, a
  * string that is not UTF-8) makes the batch fail to encode (-EINVAL), never invalid JSON.
  *

@@ -50,8 +50,6 @@ int pl_json_string_chars(const char *text, size_t len,
 const void *pl_data(const struct sl_event *ev, size_t *len, char **scratch);
 /* Append the base64 of the event's data (as pl_data gives it) as a JSON string. */
 void pl_data_base64(struct pl_out *o, const struct sl_event *ev);
-/* The event's time in Unix ms: its `time` attribute, else when the source accepted it. */
-int64_t pl_time_ms(const struct sl_event *ev);
 
 /* The aws shapes, each the whole payload for evs[0..n): 0, or -EINVAL for an event that cannot
  * be encoded. */

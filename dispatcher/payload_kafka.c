@@ -39,7 +39,7 @@ static int put_record(struct pl_out *o, const struct sl_event *ev)
 	pl_lit(o, ",\"offset\":");
 	pl_put(o, ev->position, strlen(ev->position));
 	pl_lit(o, ",\"timestamp\":");
-	pl_int(o, pl_time_ms(ev));
+	pl_int(o, sl_event_time_ms(ev));
 	if (json_object_get(ev->extensions, "kafkatimestamptype"))
 		pl_lit(o, ",\"timestampType\":\"LOG_APPEND_TIME\"");
 	else

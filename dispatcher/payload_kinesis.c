@@ -45,7 +45,7 @@ static void put_record(struct pl_out *o, const struct sl_event *ev)
 	pl_lit(o, ",\"data\":");
 	pl_data_base64(o, ev);
 	pl_lit(o, ",\"approximateArrivalTimestamp\":");
-	put_seconds(o, pl_time_ms(ev));
+	put_seconds(o, sl_event_time_ms(ev));
 	pl_lit(o, "},\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":\"");
 	pl_escaped(o, ev->partition, shard_len);
 	pl_lit(o, ":");

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/event.h"
 #include "core/mem.h"
 
@@ -167,11 +166,3 @@ void pl_data_base64(struct pl_out *o, const struct sl_event *ev)
 	free(scratch);
 }
 
-int64_t pl_time_ms(const struct sl_event *ev)
-{
-	int64_t ms;
-
-	if (ev->time && sl_parse_iso8601_ms(ev->time, &ms) == 0)
-		return ms;
-	return ev->received_ms;
-}

@@ -1,6 +1,6 @@
 /* One Kafka record -> one event, as dispatcher/payload.h's "Stream and queue events" lists:
  * partition "<topic>-<partition>", position = the offset, id derived from both (the same on
- * every redelivery), time = the record timestamp, the value as bytes, the key as partitionkey
+ * every redelivery), time_ms = the record timestamp, the value as bytes, the key as partitionkey
  * when it is text, else as the "kafkakey" extension (base64), "kafkatimestamptype" when it is
  * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. The string
  * attributes share one allocation (sl_event_set_packed): this runs for every record. */
@@ -74,7 +74,7 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	rd_kafka_timestamp_type_t ts_type;
 	int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
 	rd_kafka_headers_t *hdrs = NULL;
-	char position[24], when[32];
+	char position[24];
 	char *key = m->key ? key_text(m) : NULL;
 
 	snprintf(position, sizeof(position), "%" PRId64, m->offset);
@@ -83,12 +83,11 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 					position);
 	char *id = (size_t)id_len < sizeof(stack_id) ? stack_id
 		: sl_event_id_from_position(f->src->cfg->name, p->name, position);
-	ev->received_ms = ts > 0 ? ts : sl_wall_ms();
-	sl_format_iso8601_ms(ev->received_ms, when, sizeof(when));
+	ev->received_ms = ev->time_ms = ts > 0 ? ts : sl_wall_ms();
 	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->partition,
-						  &ev->position, &ev->time, &ev->partitionkey },
+						  &ev->position, &ev->partitionkey },
 			    (const char *const[]){ id, f->ce_source, KAFKA_EVENT_TYPE, p->name,
-						   position, when, key }, 7);
+						   position, key }, 6);
 	if (id != stack_id)
 		free(id);
 	free(key);

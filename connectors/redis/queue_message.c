@@ -6,7 +6,6 @@
 
 #include <jansson.h>
 
-#include "core/clock.h"
 #include "core/event.h"
 #include "core/mem.h"
 
@@ -35,7 +34,6 @@ struct sl_event *redis_queue_message_event(redisReply *const *m, const char *sou
 		return NULL;
 	const char *id = m[0]->str;
 	long long first = strtoll(m[2]->str, NULL, 10);
-	char when[40];
 	char *source = sl_xasprintf("/sluice/sources/%s", source_name);
 	char *receipt = sl_xasprintf("%s:%lld", id, m[1]->integer);
 	struct sl_event *ev = sl_event_new();
@@ -44,12 +42,10 @@ struct sl_event *redis_queue_message_event(redisReply *const *m, const char *sou
 	sl_event_set(ev, &ev->source, source);
 	sl_event_set(ev, &ev->type, "sluice.redis_queue.message");
 	sl_event_set(ev, &ev->subject, queue);
-	sl_format_iso8601_ms(first, when, sizeof(when));
-	sl_event_set(ev, &ev->time, when);
 	sl_event_set(ev, &ev->partition, "");
 	sl_event_set(ev, &ev->position, id);
 	set_body(ev, m[3]);
-	ev->received_ms = first;
+	ev->received_ms = ev->time_ms = first;
 	ev->extensions = sl_check_alloc(json_pack("{s:I, s:I, s:I, s:s}",
 		"receivecount", (json_int_t)m[1]->integer, "senttimestamp", (json_int_t)first,
 		"firstreceivetime", (json_int_t)first, "receipthandle", receipt));

@@ -6,7 +6,6 @@
 
 #include <jansson.h>
 
-#include "core/clock.h"
 #include "core/event.h"
 #include "core/mem.h"
 
@@ -72,7 +71,6 @@ struct sl_event *redis_stream_entry_event(const redisReply *entry, const char *s
 {
 	const char *id = redis_stream_entry_id(entry);
 	json_t *data = id ? fields_object(entry->element[1]) : NULL;
-	char when[40];
 
 	if (!data)
 		return NULL;
@@ -86,15 +84,13 @@ struct sl_event *redis_stream_entry_event(const redisReply *entry, const char *s
 	sl_event_set(ev, &ev->source, source);
 	sl_event_set(ev, &ev->type, "sluice.redis_stream.entry");
 	sl_event_set(ev, &ev->subject, stream);
-	sl_format_iso8601_ms(ms, when, sizeof(when));
-	sl_event_set(ev, &ev->time, when);
 	sl_event_set(ev, &ev->datacontenttype, "application/json");
 	sl_event_set(ev, &ev->partitionkey, key ? key : stream);
 	sl_event_set(ev, &ev->sequence, id);
 	sl_event_set(ev, &ev->partition, stream);
 	sl_event_set(ev, &ev->position, id);
 	sl_event_set_data_text(ev, text, strlen(text));
-	ev->received_ms = ms;
+	ev->received_ms = ev->time_ms = ms;
 	json_decref(data);
 	free(text);
 	free(source);

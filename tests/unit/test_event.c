@@ -230,11 +230,44 @@ static void test_format_id(void **state)
 	free(id);
 }
 
+/* A time given as ms is written as RFC 3339 when encoded, counted in the size, and read back as
+ * ms; a `time` string wins over it; with neither, the time is when the source accepted it. */
+static void test_time_ms(void **state)
+{
+	(void)state;
+	struct sl_event *ev = sl_event_new();
+	sl_event_set(ev, &ev->id, "t1");
+	sl_event_set(ev, &ev->source, "/s");
+	sl_event_set(ev, &ev->type, "t");
+	ev->received_ms = 1700000000999;
+	assert_int_equal(sl_event_time_ms(ev), 1700000000999);
+	json_t *ce = sl_event_to_cloudevent(ev);
+	assert_null(json_object_get(ce, "time"));
+	json_decref(ce);
+	size_t untimed = sl_event_size(ev);
+
+	ev->time_ms = 1795600000123;
+	assert_int_equal(sl_event_time_ms(ev), 1795600000123);
+	ce = sl_event_to_cloudevent(ev);
+	assert_string_equal(json_string_value(json_object_get(ce, "time")),
+			    "2026-11-25T09:46:40.123Z");
+	assert_true(sl_event_size(ev) >= untimed + strlen("\"time\":\"2026-11-25T09:46:40.123Z\","));
+	json_decref(ce);
+
+	sl_event_set(ev, &ev->time, "2024-01-02T03:04:05Z");
+	assert_int_equal(sl_event_time_ms(ev), 1704164645000);
+	ce = sl_event_to_cloudevent(ev);
+	assert_string_equal(json_string_value(json_object_get(ce, "time")), "2024-01-02T03:04:05Z");
+	json_decref(ce);
+	sl_event_unref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_packed),
 		cmocka_unit_test(test_format_id),
+		cmocka_unit_test(test_time_ms),
 		cmocka_unit_test(test_structured_round_trip),
 		cmocka_unit_test(test_binary_data_round_trip),
 		cmocka_unit_test(test_id_from_position_is_stable),
