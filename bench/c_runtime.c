@@ -7,7 +7,9 @@
  * With $BENCH_COUNT_DIR set, it keeps "<total> <first_ms> <last_ms>" in
  * $BENCH_COUNT_DIR/<pid>.count (rewritten after every invocation with records): the running total
  * of records handled, when the first invocation with records arrived and when the last one was
- * answered (Unix ms), so a benchmark can tell when everything arrived and at what rate. With
+ * answered (Unix ms), so a benchmark can tell when everything arrived and at what rate, and
+ * appends "<answered_ms> <records>" per invocation with records to $BENCH_COUNT_DIR/<pid>.timeline
+ * (the rate in steady state, without the start and the end of a run). With
  * $BENCH_LATENCY_DIR set, it appends one "<sent_ms> <received_ms>" line per record to
  * $BENCH_LATENCY_DIR/<pid>.lat: the record's own send time as its shape carries it, and when the
  * invocation arrived (Unix ms, three decimals). Reconnects when the server closes the
@@ -80,6 +82,24 @@ static void save_latencies(const char *dir, const struct shape *sh, const char *
 		die("write latency file");
 }
 
+/* Append "<answered_ms> <records>" to the timeline, kept open from the first call. */
+static void save_timeline(const char *dir, size_t records, double answered_ms)
+{
+	static int fd = -1;
+	char text[64];
+
+	if (fd < 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%ld.timeline", dir, (long)getpid());
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("open timeline file");
+	}
+	int n = snprintf(text, sizeof(text), "%.3f %zu\n", answered_ms, records);
+	if (write(fd, text, (size_t)n) != n)
+		die("write timeline file");
+}
+
 static void save_count(const char *dir, unsigned long long total, double first_ms, double last_ms)
 {
 	char path[4096], tmp[4200], text[96];
@@ -133,8 +153,11 @@ int main(void)
 			fprintf(stderr, "c_runtime: /response answered %d: %s\n", ack.status, ack.body);
 			return 1;
 		}
-		if (count_dir && events)
-			save_count(count_dir, total, first_ms, wall_ms());
+		if (count_dir && events) {
+			double answered_ms = wall_ms();
+			save_count(count_dir, total, first_ms, answered_ms);
+			save_timeline(count_dir, events, answered_ms);
+		}
 		free(next.body);
 		free(ack.body);
 	}

@@ -5,6 +5,8 @@ write_section(root, name, text) replace bench/RESULTS.md between <!-- NAME:begin
                                 <!-- NAME:end --> (the markers must exist)
 write_json(root, name, r)       bench/results/NAME.json, one flat object
 percentile(sorted_values, p)    nearest-rank percentile of an ascending list
+steady_rate(rows, lo, hi)       records/s between the moments lo and hi of all records were
+                                done, from (time_ms, records) rows (c_runtime's timelines)
 """
 import json
 import os
@@ -53,3 +55,19 @@ def percentile(values, p):
         return None
     k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
     return values[k]
+
+
+def steady_rate(rows, lo=0.1, hi=0.9):
+    """Records/s from when the fraction lo of all records was done to when hi was: the rate in
+    steady state, without the start (group join, first fetches) or the end (the last partial
+    batches waiting out max_batching_window_ms). rows: (time_ms, records) pairs, any order."""
+    rows = sorted(rows)
+    total = sum(n for _, n in rows)
+    done, start = 0, None
+    for t, n in rows:
+        done += n
+        if start is None and done >= lo * total:
+            start = (t, done)
+        if done >= hi * total:
+            return round((done - start[1]) / ((t - start[0]) / 1000)) if t > start[0] else None
+    return None

@@ -8,9 +8,11 @@
 #                XREADGROUP COUNT 1000 + one XACK a batch for streams, one BLMOVE a message for
 #                queues (and RPOP 1000 draining, as context)
 #   sluice       the daemon with a trigger on that source (trim_horizon, aws payload) into
-#                bench/c_runtime (process sandbox) at batch_size 100 and 1000: records/s from the
-#                first invocation's arrival to the last one's answer (the ~3 s Kafka group join
-#                excluded), and the daemon's peak RSS (VmHWM); ratio = batch 1000 / raw
+#                bench/c_runtime (process sandbox) at batch_size 100 and 1000: records/s in steady
+#                state, from 10 % to 90 % of the records answered (c_runtime's timelines: not the
+#                ~3 s Kafka group join, nor the last partial batches waiting out the batching
+#                window), also over the whole run (first invocation's arrival to the last one's
+#                answer), and the daemon's peak RSS (VmHWM); ratio = batch 1000 (steady) / raw
 #   latency      one record every 10 ms (bench/pace), trigger with max_batching_window_ms 0 and
 #                batch_size 100: p50/p99 of (arrival at the function - the record's send time as
 #                its shape carries it: Kafka timestamp, Kinesis approximateArrivalTimestamp,
@@ -173,14 +175,21 @@ sluice_run() {
 	kmock_cpu=$([ -z "$KAFKA_PID" ] && echo 0 || echo "$(cpu_s "$KAFKA_PID") $kmock_cpu0" | awk '{ print $1 - $2 }')
 	hwm=$(status_kb "$daemon_pid" VmHWM)
 	stop_daemon
-	cat "$run"/counts/*.count | python3 -c '
-import json, os, sys
-rows = [l.split() for l in sys.stdin if l.strip()]
-total = sum(int(r[0]) for r in rows)
-ms = max(float(r[2]) for r in rows) - min(float(r[1]) for r in rows)
+	python3 - "$run/counts" "$root" "$hwm" "$daemon_cpu" "$kmock_cpu" <<'PY'
+import glob, json, os, sys
+counts, root, hwm, daemon_cpu, kmock_cpu = sys.argv[1:]
+sys.path.insert(0, root + "/bench")
+from report import steady_rate
+ends = [l.split() for f in glob.glob(counts + "/*.count") for l in open(f) if l.strip()]
+total = sum(int(r[0]) for r in ends)
+ms = max(float(r[2]) for r in ends) - min(float(r[1]) for r in ends)
+timeline = [(float(t), int(n)) for f in glob.glob(counts + "/*.timeline")
+            for t, n in (l.split() for l in open(f) if l.strip())]
 print(json.dumps({"events": total, "seconds": round(ms / 1000, 3),
-                  "events_per_s": round(total / (ms / 1000)), "peak_rss_mb": round(int(sys.argv[1]) / 1024, 1),
-                  "daemon_cpu_s": float(sys.argv[2]), "kmock_cpu_s": float(sys.argv[3])}))' "$hwm" "$daemon_cpu" "$kmock_cpu"
+                  "events_per_s": steady_rate(timeline), "whole_run_per_s": round(total / (ms / 1000)),
+                  "peak_rss_mb": round(int(hwm) / 1024, 1),
+                  "daemon_cpu_s": float(daemon_cpu), "kmock_cpu_s": float(kmock_cpu)}))
+PY
 }
 
 # sluice_figures KIND N: the batch 100 and 1000 medians ($work/KIND_b100.json, ...), or

@@ -43,6 +43,7 @@ for src, (kind, raw_name, _) in SOURCES.items():
         runs_list = d and d["events_per_s_runs"]
         r["%s_%s_per_s_run_min" % (src, name)] = runs_list and min(runs_list)
         r["%s_%s_per_s_run_max" % (src, name)] = runs_list and max(runs_list)
+    r[src + "_b1000_whole_run_per_s"] = b1000 and b1000["whole_run_per_s"]
     r[src + "_daemon_cpu_s_b1000"] = b1000 and b1000["daemon_cpu_s"]
     r[src + "_latency_n"] = lat and lat["n"]
     if os.path.exists(os.path.join(work, kind + ".skipped")):
@@ -86,7 +87,7 @@ def row(src):
 sym = perf_rows("perf_sym.txt", 15)
 dso = perf_rows("perf_dso.txt", 8)
 k1000 = load("kafka_b1000")
-table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, Linux {r['kernel']}), commit {r['git_rev']}, `make bench-streams` (release build); median of {runs} runs each.
+table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, Linux {r['kernel']}), commit {r['git_rev']}, `make bench-streams` (release build); median of {runs} runs each. Sluice's records/s are in steady state: from 10 % to 90 % of the records done.
 
 | Source | Raw consumer, records/s | Sluice batch 100 | Sluice batch 1000 | Ratio b1000 ÷ raw | Latency p50 / p99 (1 record / 10 ms, window 0) | Daemon peak RSS |
 |---|---|---|---|---|---|---|
@@ -94,7 +95,7 @@ table = f"""Run {r['date']} on {r['machine_cores']} cores ({r['machine_cpu']}, L
 {row('redis_streams')}
 {row('redis_queue')}
 
-Records: {int(events):,} Kafka records in 12 partitions and {int(events):,} stream entries (about 25 bytes of payload each), {int(queue_events):,} queue messages. Context: kcat in a consumer group (`-G`, as Sluice reads; join excluded) {fmt(r['kafka_raw_group_per_s'])}/s; draining the queue with `RPOP key 1000` {fmt(r['redis_queue_raw_rpop_per_s'])}/s. Spread of the runs (min–max records/s): Kafka raw {fmt(r['kafka_raw_per_s_run_min'])}–{fmt(r['kafka_raw_per_s_run_max'])}, b100 {fmt(r['kafka_b100_per_s_run_min'])}–{fmt(r['kafka_b100_per_s_run_max'])}, b1000 {fmt(r['kafka_b1000_per_s_run_min'])}–{fmt(r['kafka_b1000_per_s_run_max'])}. CPU in the kept Kafka batch-1000 run: daemon {k1000['daemon_cpu_s']} s, mock cluster {k1000['kmock_cpu_s']} s, over {k1000['seconds']} s of delivery on 2 cores. Latency samples: {r['kafka_latency_n']} Kafka records. Kafka latency with the consumer property `fetch.wait.max.ms` 10 instead of the default 500 (the mock cluster holds an empty fetch that long even when a record arrives; a real broker answers at once): {ms(r['kafka_latency_fetch_wait_10ms_p50_ms'])} / {ms(r['kafka_latency_fetch_wait_10ms_p99_ms'])}.
+Records: {int(events):,} Kafka records in 12 partitions and {int(events):,} stream entries (about 25 bytes of payload each), {int(queue_events):,} queue messages. Context: kcat in a consumer group (`-G`, as Sluice reads; join excluded) {fmt(r['kafka_raw_group_per_s'])}/s; draining the queue with `RPOP key 1000` {fmt(r['redis_queue_raw_rpop_per_s'])}/s. Spread of the runs (min–max records/s): Kafka raw {fmt(r['kafka_raw_per_s_run_min'])}–{fmt(r['kafka_raw_per_s_run_max'])}, b100 {fmt(r['kafka_b100_per_s_run_min'])}–{fmt(r['kafka_b100_per_s_run_max'])}, b1000 {fmt(r['kafka_b1000_per_s_run_min'])}–{fmt(r['kafka_b1000_per_s_run_max'])}. Whole runs at batch 1000 (first batch in to last answer, with the last partial batches waiting out the 500 ms batching window): Kafka {fmt(r['kafka_b1000_whole_run_per_s'])}/s, Redis streams {fmt(r['redis_streams_b1000_whole_run_per_s'])}/s, queue {fmt(r['redis_queue_b1000_whole_run_per_s'])}/s. CPU in the kept Kafka batch-1000 run: daemon {k1000['daemon_cpu_s']} s, mock cluster {k1000['kmock_cpu_s']} s, over {k1000['seconds']} s of delivery on 2 cores. Latency samples: {r['kafka_latency_n']} Kafka records. Kafka latency with the consumer property `fetch.wait.max.ms` 10 instead of the default 500 (the mock cluster holds an empty fetch that long even when a record arrives; a real broker answers at once): {ms(r['kafka_latency_fetch_wait_10ms_p50_ms'])} / {ms(r['kafka_latency_fetch_wait_10ms_p99_ms'])}.
 
 Profile of the daemon during one more Kafka batch-1000 run (`perf record -g --no-inherit -F 499`: its own threads, not the runtimes; self time):
 
