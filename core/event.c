@@ -84,11 +84,12 @@ void sl_event_unref(struct sl_event *ev)
 		free(ev->partition);
 	if (owned(ev, ev->position))
 		free(ev->position);
+	if (owned(ev, (const char *)ev->data_bytes))
+		free(ev->data_bytes);
 	free(ev->strings);
 	json_decref(ev->extensions);
 	json_decref(ev->data);
 	free(ev->data_text);
-	free(ev->data_bytes);
 	free(ev);
 }
 
@@ -101,29 +102,6 @@ void sl_event_set(struct sl_event *ev, char **field, const char *value)
 	*field = copy;
 }
 
-void sl_event_set_packed(struct sl_event *ev, char **const *fields, const char *const *values,
-			 size_t n)
-{
-	size_t total = 0;
-
-	for (size_t i = 0; i < n; i++)
-		total += values[i] ? strlen(values[i]) + 1 : 0;
-	if (total == 0)
-		return;
-	char *p = ev->strings = sl_xmalloc(total);
-	ev->strings_len = total;
-	for (size_t i = 0; i < n; i++) {
-		if (!values[i])
-			continue;
-		size_t len = strlen(values[i]) + 1;
-		if (owned(ev, *fields[i]))
-			free(*fields[i]);
-		memcpy(p, values[i], len);
-		*fields[i] = p;
-		p += len;
-	}
-}
-
 static void clear_data(struct sl_event *ev)
 {
 	json_decref(ev->data);
@@ -131,9 +109,37 @@ static void clear_data(struct sl_event *ev)
 	free(ev->data_text);
 	ev->data_text = NULL;
 	ev->data_text_len = 0;
-	free(ev->data_bytes);
+	if (owned(ev, (const char *)ev->data_bytes))
+		free(ev->data_bytes);
 	ev->data_bytes = NULL;
 	ev->data_len = 0;
+}
+
+void sl_event_set_packed(struct sl_event *ev, char **const *fields, const char *const *values,
+			 size_t n, const void *bytes, size_t bytes_len)
+{
+	size_t total = bytes ? bytes_len : 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += values[i] ? strlen(values[i]) + 1 : 0;
+	if (total == 0 && !bytes)
+		return;
+	char *p = ev->strings = sl_xmalloc(total ? total : 1);
+	ev->strings_len = total ? total : 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!values[i])
+			continue;
+		size_t len = strlen(values[i]) + 1;
+		if (owned(ev, *fields[i]))
+			free(*fields[i]);
+		*fields[i] = memcpy(p, values[i], len);
+		p += len;
+	}
+	if (bytes) {
+		clear_data(ev);
+		ev->data_bytes = memcpy(p, bytes, bytes_len);
+		ev->data_len = bytes_len;
+	}
 }
 
 void sl_event_set_data_json(struct sl_event *ev, json_t *data)
@@ -173,9 +179,20 @@ json_t *sl_event_data_json(const struct sl_event *ev)
 int sl_event_format_id(char *buf, size_t len, const char *source, const char *partition,
 		       const char *position)
 {
-	if (!partition || !*partition)
-		return snprintf(buf, len, "%s:%s", source, position);
-	return snprintf(buf, len, "%s:%s:%s", source, partition, position);
+	const char *parts[] = { source, ":", partition, ":", position };
+	size_t at = 0;
+
+	for (size_t i = 0; i < 5; i++) {
+		if ((i == 2 || i == 3) && (!partition || !*partition))
+			continue;
+		size_t n = strlen(parts[i]);
+		if (at < len)
+			memcpy(buf + at, parts[i], at + n < len ? n : len - at);
+		at += n;
+	}
+	if (len)
+		buf[at < len ? at : len - 1] = '\0';
+	return (int)at;
 }
 
 char *sl_event_id_from_position(const char *source, const char *partition, const char *position)

@@ -19,8 +19,9 @@
  * event may be made on a connector thread and released on the core loop.
  *
  * Ownership: sl_event_new() returns one reference. Setters copy strings; change string fields
- * only through sl_event_set (a decoded event's attributes share one allocation, `strings`, so the
- * fields are not separately freeable). sl_event_set_data_json() steals the json_t reference
+ * only through sl_event_set, and data through the data setters (a decoded or packed event's
+ * attributes, and a packed event's bytes, share one allocation, `strings`, so they are not
+ * separately freeable). sl_event_set_data_json() steals the json_t reference
  * (jansson's _new convention). sl_event_unref(NULL) is a no-op.
  */
 #ifndef SL_EVENT_H
@@ -65,11 +66,11 @@ void sl_event_unref(struct sl_event *ev);
 /* Replace a string attribute of ev, field = &ev->member (copies value; NULL clears). */
 void sl_event_set(struct sl_event *ev, char **field, const char *value);
 /* Set n string attributes of a new event at once: *fields[i] = a copy of values[i] (NULL leaves
- * the field alone), all copies in one allocation (the shared `strings`): what a connector that
- * makes many events calls instead of one sl_event_set per field. The event must not have a
- * shared block yet. */
+ * the field alone), and, when bytes is not NULL, a copy of bytes_len bytes as the binary data;
+ * all copies in one allocation (the shared `strings`): what a connector that makes many events
+ * calls instead of one sl_event_set per field. The event must not have a shared block yet. */
 void sl_event_set_packed(struct sl_event *ev, char **const *fields, const char *const *values,
-			 size_t n);
+			 size_t n, const void *bytes, size_t bytes_len);
 /* Set JSON data, stealing `data`; clears any bytes. */
 void sl_event_set_data_json(struct sl_event *ev, json_t *data);
 /* Set binary data (copied); clears any JSON data. */

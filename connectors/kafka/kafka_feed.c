@@ -9,11 +9,11 @@
  *
  * Consuming. On each wake-up the feed polls records until the queue is empty or CONSUME_BUDGET
  * records were taken (then it yields and continues on the next loop turn). Once the trigger
- * refuses one (-ENOBUFS), that record and any polled after it wait in `held`, in order, until
- * the trigger's resume offers them again. When the held records reach half the trigger's
- * max_pending_events or max_pending_bytes (what fits at its next resume), the feed stops
- * taking: records wait in librdkafka's queue, whose own bounds (queued.min.messages,
- * queued.max.messages.kbytes) stop its fetching. Only if taking stays stopped for PAUSE_AFTER_MS
+ * refuses one (-ENOBUFS), that record waits in `held` until the trigger's resume offers it
+ * again, and the feed stops taking: records wait in librdkafka's queue, whose own bounds
+ * (queued.min.messages, queued.max.messages.kbytes) stop its fetching. (Holding more, up to
+ * what fits the next resume, saved nothing: polling the queue is cheap.) Only if taking stays
+ * stopped for PAUSE_AFTER_MS
  * does fetching pause (rd_kafka_pause_partitions), and the queue is polled again (a tick every
  * second at least), so rebalances, errors and max.poll.interval.ms are served while a slow
  * function holds the trigger full; group heartbeats are librdkafka's own. Pausing at once, at
@@ -166,18 +166,9 @@ static void hold(struct kafka_feed *f, struct sl_event *ev, struct kafka_part *p
 
 	h->ev = ev;
 	h->part = p;
-	h->size = sl_event_size(ev);
 	STAILQ_INSERT_TAIL(&f->held, h, link);
-	f->n_held++;
-	f->held_bytes += h->size;
 }
 
-void kafka_unhold(struct kafka_feed *f, struct held_event *h)
-{
-	f->n_held--;
-	f->held_bytes -= h->size;
-	free(h);
-}
 
 /* Offer ev; when the trigger is full (or stopped), hold it. */
 static void offer(struct kafka_feed *f, struct sl_event *ev, struct kafka_part *p)
@@ -192,12 +183,11 @@ static void offer(struct kafka_feed *f, struct sl_event *ev, struct kafka_part *
 	}
 }
 
-/* May consume() take another record? Not while the held records fill the trigger's next
- * resume, unless fetching is paused (then the queue holds no more records to speak of). */
+/* May consume() take another record? Not once the trigger refused one, unless fetching is
+ * paused (then the queue holds no more records to speak of). */
 static bool may_take(const struct kafka_feed *f)
 {
-	return !f->refused || f->paused ||
-	       (f->n_held < f->hold_max && f->held_bytes < f->hold_max_bytes);
+	return !f->refused || f->paused;
 }
 
 static void record_error(struct kafka_feed *f, const rd_kafka_message_t *m)
@@ -309,7 +299,7 @@ static void feed_resume(void *ctx)
 			return;
 		}
 		STAILQ_REMOVE_HEAD(&f->held, link);
-		kafka_unhold(f, h);
+		free(h);
 	}
 	f->refused = false;
 	evtimer_del(f->pause_timer);
@@ -419,7 +409,7 @@ static void feed_free(struct sl_feed *base)
 	while ((h = STAILQ_FIRST(&f->held)) != NULL) {
 		STAILQ_REMOVE_HEAD(&f->held, link);
 		sl_event_unref(h->ev);
-		kafka_unhold(f, h);
+		free(h);
 	}
 	for (size_t i = 0; i < f->n_parts; i++) {
 		free(f->parts[i]->name);
@@ -531,11 +521,6 @@ int sl_kafka_feed_open(struct sl_source *src, const struct sl_feed_params *param
 	f->trigger_cfg = params->trigger;
 	f->ce_source = sl_xasprintf("/sluice/sources/%s", src->cfg->name);
 	STAILQ_INIT(&f->held);
-	f->hold_max = (params->trigger->max_pending_events ? (size_t)params->trigger->max_pending_events
-							   : SL_TRIGGER_DEFAULT_MAX_PENDING) / 2;
-	f->hold_max_bytes = (params->trigger->max_pending_bytes
-				     ? params->trigger->max_pending_bytes
-				     : SL_TRIGGER_DEFAULT_MAX_PENDING_BYTES) / 2;
 	f->more = sl_check_alloc(event_new(src->base, -1, 0, on_more, f));
 	f->pause_timer = sl_check_alloc(evtimer_new(src->base, on_pause_timer, f));
 	kafka_commit_init(f);

@@ -34,7 +34,6 @@ struct held_event {
 	STAILQ_ENTRY(held_event) link;
 	struct sl_event *ev;
 	struct kafka_part *part;
-	uint64_t size;              /* sl_event_size(ev) */
 };
 STAILQ_HEAD(held_list, held_event);
 
@@ -55,10 +54,6 @@ struct kafka_feed {
 	size_t n_parts;
 	struct kafka_part *last_part; /* lookup cache: consecutive records share a partition */
 	struct held_list held;      /* taken from Kafka, refused by the full trigger, in order */
-	size_t n_held;              /* events in held, and their sizes */
-	uint64_t held_bytes;
-	size_t hold_max;            /* held events (bytes) at which taking stops: half the */
-	uint64_t hold_max_bytes;    /* trigger's max_pending_events (max_pending_bytes) */
 	struct event *pause_timer;  /* taking stopped this long: pause fetching */
 	rd_kafka_topic_partition_list_t *revoked; /* a revocation waiting for its events */
 	int64_t revoke_deadline_ms;
@@ -86,7 +81,6 @@ void kafka_set_error(struct kafka_feed *f, const char *fmt, ...)
 void kafka_set_warning(struct kafka_feed *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Take h out of the held list's counts and free it (not its event). */
-void kafka_unhold(struct kafka_feed *f, struct held_event *h);
 /* Pause (or resume) fetching of every assigned partition that is not being revoked. */
 void kafka_fetch_pause(struct kafka_feed *f, bool pause);
 

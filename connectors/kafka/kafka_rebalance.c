@@ -120,7 +120,7 @@ static void drop_held(struct kafka_feed *f)
 			continue;
 		}
 		sl_event_unref(h->ev);
-		kafka_unhold(f, h);
+		free(h);
 	}
 	STAILQ_CONCAT(&f->held, &keep);
 }

@@ -3,7 +3,8 @@
  * every redelivery), time_ms = the record timestamp, the value as bytes, the key as partitionkey
  * when it is text, else as the "kafkakey" extension (base64), "kafkatimestamptype" when it is
  * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. The string
- * attributes share one allocation (sl_event_set_packed): this runs for every record. */
+ * attributes and the value share one allocation (sl_event_set_packed): this runs for every
+ * record. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,12 +88,10 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->partition,
 						  &ev->position, &ev->partitionkey },
 			    (const char *const[]){ id, f->ce_source, KAFKA_EVENT_TYPE, p->name,
-						   position, key }, 6);
+						   position, key }, 6, m->payload, m->len);
 	if (id != stack_id)
 		free(id);
 	free(key);
-	if (m->payload)
-		sl_event_set_data_bytes(ev, m->payload, m->len);
 	if (m->key && !key) {
 		char *b64 = sl_base64_encode(m->key, m->key_len);
 		json_object_set_new(extensions(ev), "kafkakey", json_string(b64));

@@ -189,8 +189,9 @@ static void test_decoded_strings_packed(void **state)
 	sl_event_unref(ev);
 }
 
-/* Several attributes set at once share one allocation; fields left NULL stay as they were, and a
- * later sl_event_set of a packed field does not free inside the block (ASan would say so). */
+/* Several attributes set at once share one allocation, with the data bytes; fields left NULL stay
+ * as they were, and a later sl_event_set of a packed field or new data does not free inside the
+ * block (ASan would say so). */
 static void test_set_packed(void **state)
 {
 	struct sl_event *ev = sl_event_new();
@@ -199,8 +200,10 @@ static void test_set_packed(void **state)
 	sl_event_set(ev, &ev->subject, "own");
 	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->partitionkey,
 						  &ev->position },
-			    (const char *const[]){ "s:p:1", "/src", NULL, "1" }, 4);
+			    (const char *const[]){ "s:p:1", "/src", NULL, "1" }, 4, "\0ab", 3);
 	assert_string_equal(ev->id, "s:p:1");
+	assert_int_equal(ev->data_len, 3);
+	assert_memory_equal(ev->data_bytes, "\0ab", 3);
 	assert_string_equal(ev->source, "/src");
 	assert_null(ev->partitionkey);
 	assert_string_equal(ev->position, "1");
@@ -208,6 +211,9 @@ static void test_set_packed(void **state)
 	assert_ptr_equal(ev->source, ev->id + strlen("s:p:1") + 1);
 	sl_event_set(ev, &ev->source, "/other");
 	assert_string_equal(ev->source, "/other");
+	assert_string_equal(ev->id, "s:p:1");
+	sl_event_set_data_bytes(ev, "xyz", 3);
+	assert_memory_equal(ev->data_bytes, "xyz", 3);
 	assert_string_equal(ev->id, "s:p:1");
 	sl_event_unref(ev);
 }
@@ -220,11 +226,13 @@ static void test_format_id(void **state)
 	char *id = sl_event_id_from_position("k", "orders-3", "15");
 
 	(void)state;
+	assert_string_equal(id, "k:orders-3:15");
 	assert_int_equal(sl_event_format_id(buf, sizeof(buf), "k", "orders-3", "15"), strlen(id));
 	assert_string_equal(buf, id);
 	assert_int_equal(sl_event_format_id(small, sizeof(small), "k", "orders-3", "15"),
 			 strlen(id));
-	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small, "k:order");
+	assert_int_equal(sl_event_format_id(NULL, 0, "k", "", "15"), strlen("k:15"));
 	sl_event_format_id(buf, sizeof(buf), "web", "", "7");
 	assert_string_equal(buf, "web:7");
 	free(id);
