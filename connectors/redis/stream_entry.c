@@ -1,6 +1,7 @@
 /* Stream entries as events; see stream_entry.h. */
 #include "connectors/redis/stream_entry.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,9 @@
 
 #include "core/event.h"
 #include "core/mem.h"
+
+/* Entries with more fields than this go through jansson (the plain check compares names pairwise). */
+#define PLAIN_FIELDS_MAX 32
 
 const char *redis_stream_entry_id(const redisReply *entry)
 {
@@ -41,18 +45,13 @@ static json_t *text_of(const char *s, size_t len)
 	return j;
 }
 
-/* The fields reply as a JSON object; NULL unless an array of string pairs. */
+/* The fields reply (an array of string pairs) as a JSON object. */
 static json_t *fields_object(const redisReply *fields)
 {
-	if (fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0)
-		return NULL;
 	json_t *obj = sl_check_alloc(json_object());
+
 	for (size_t i = 0; i < fields->elements; i += 2) {
 		const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-			json_decref(obj);
-			return NULL;
-		}
 		json_t *key = text_of(k->str, k->len);
 		json_object_set_new(obj, json_string_value(key), text_of(v->str, v->len));
 		json_decref(key);
@@ -60,39 +59,119 @@ static json_t *fields_object(const redisReply *fields)
 	return obj;
 }
 
-/* The value of field `name` in the fields object, or NULL. */
-static const char *field_value(const json_t *data, const char *name)
+/* Whether the fields reply (an array of string pairs) is written as JSON by copying its bytes:
+ * printable ASCII without quotes or backslashes, and names that do not repeat (what nearly every
+ * entry is); else it goes through jansson. */
+static bool plain_fields(const redisReply *fields)
 {
-	return json_string_value(json_object_get(data, name));
+	if (fields->elements > 2 * PLAIN_FIELDS_MAX)
+		return false;
+	for (size_t i = 0; i < fields->elements; i++) {
+		const redisReply *r = fields->element[i];
+		for (size_t j = 0; j < r->len; j++) {
+			unsigned char c = (unsigned char)r->str[j];
+			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+				return false;
+		}
+	}
+	for (size_t i = 2; i < fields->elements; i += 2)
+		for (size_t j = 0; j < i; j += 2)
+			if (fields->element[i]->len == fields->element[j]->len &&
+			    memcmp(fields->element[i]->str, fields->element[j]->str,
+				   fields->element[i]->len) == 0)
+				return false;
+	return true;
+}
+
+/* {"name":"value",...} of plain fields, written into a new buffer (*len its length). */
+static char *plain_fields_text(const redisReply *fields, size_t *len)
+{
+	size_t n = 2;
+
+	for (size_t i = 0; i < fields->elements; i++)
+		n += fields->element[i]->len + 3;    /* quotes, and ':' or ',' */
+	char *text = sl_xmalloc(n + 1), *p = text;
+	*p++ = '{';
+	for (size_t i = 0; i < fields->elements; i++) {
+		const redisReply *r = fields->element[i];
+		if (i > 0)
+			*p++ = i % 2 ? ':' : ',';
+		*p++ = '"';
+		memcpy(p, r->str, r->len);
+		p += r->len;
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	*len = (size_t)(p - text);
+	return text;
+}
+
+/* The value of field `name` of plain fields (the names do not repeat) as a new string, or NULL. */
+static char *plain_field_value(const redisReply *fields, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < fields->elements; i += 2)
+		if (fields->element[i]->len == len && memcmp(fields->element[i]->str, name, len) == 0)
+			return sl_xstrndup(fields->element[i + 1]->str, fields->element[i + 1]->len);
+	return NULL;
+}
+
+/* The entry's fields as JSON text (a new buffer, *len its length), and in *key a copy of the
+ * value of field key_field (NULL when key_field is NULL or the entry lacks it); NULL unless the
+ * fields reply is an array of string pairs. */
+static char *fields_text(const redisReply *fields, const char *key_field, size_t *len,
+			 char **key)
+{
+	*key = NULL;
+	if (fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0)
+		return NULL;
+	for (size_t i = 0; i < fields->elements; i++)
+		if (fields->element[i]->type != REDIS_REPLY_STRING)
+			return NULL;
+	if (plain_fields(fields)) {
+		*key = key_field ? plain_field_value(fields, key_field) : NULL;
+		return plain_fields_text(fields, len);
+	}
+	json_t *obj = fields_object(fields);
+	const char *value = key_field ? json_string_value(json_object_get(obj, key_field)) : NULL;
+	*key = value ? sl_xstrdup(value) : NULL;
+	char *text = sl_check_alloc(json_dumps(obj, JSON_COMPACT));
+	json_decref(obj);
+	*len = strlen(text);
+	return text;
 }
 
 struct sl_event *redis_stream_entry_event(const redisReply *entry, const char *source_name,
-					  const char *stream, const char *key_field)
+					  const char *ce_source, const char *stream,
+					  const char *key_field)
 {
 	const char *id = redis_stream_entry_id(entry);
-	json_t *data = id ? fields_object(entry->element[1]) : NULL;
+	size_t text_len;
+	char *key_text;
+	char *text = id ? fields_text(entry->element[1], key_field, &text_len, &key_text) : NULL;
 
-	if (!data)
+	if (!text)
 		return NULL;
-	char *text = sl_check_alloc(json_dumps(data, JSON_COMPACT));
-	const char *key = key_field ? field_value(data, key_field) : NULL;
-	int64_t ms = strtoll(id, NULL, 10);
-	char *source = sl_xasprintf("/sluice/sources/%s", source_name);
+	char stack_id[256];
+	int id_len = sl_event_format_id(stack_id, sizeof(stack_id), source_name, stream, id);
+	char *event_id = (size_t)id_len < sizeof(stack_id)
+		? stack_id : sl_event_id_from_position(source_name, stream, id);
 	struct sl_event *ev = sl_event_new();
 
-	ev->id = sl_event_id_from_position(source_name, stream, id);
-	sl_event_set(ev, &ev->source, source);
-	sl_event_set(ev, &ev->type, "sluice.redis_stream.entry");
-	sl_event_set(ev, &ev->subject, stream);
-	sl_event_set(ev, &ev->datacontenttype, "application/json");
-	sl_event_set(ev, &ev->partitionkey, key ? key : stream);
-	sl_event_set(ev, &ev->sequence, id);
-	sl_event_set(ev, &ev->partition, stream);
-	sl_event_set(ev, &ev->position, id);
-	sl_event_set_data_text(ev, text, strlen(text));
-	ev->received_ms = ev->time_ms = ms;
-	json_decref(data);
+	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->subject,
+						  &ev->datacontenttype, &ev->partitionkey,
+						  &ev->sequence, &ev->partition, &ev->position },
+			    (const char *const[]){ event_id, ce_source, "sluice.redis_stream.entry",
+						   stream, "application/json",
+						   key_text ? key_text : stream, id, stream, id },
+			    9, NULL, 0);
+	sl_event_set_data_text(ev, text, text_len);
+	ev->received_ms = ev->time_ms = strtoll(id, NULL, 10);
+	if (event_id != stack_id)
+		free(event_id);
+	free(key_text);
 	free(text);
-	free(source);
 	return ev;
 }

@@ -56,7 +56,7 @@ static void read_next(struct stream_feed *f);
 void stream_take_entry(struct stream_feed *f, struct stream *s, const redisReply *entry)
 {
 	const char *id = redis_stream_entry_id(entry);
-	struct sl_event *ev = redis_stream_entry_event(entry, f->source_name, s->key,
+	struct sl_event *ev = redis_stream_entry_event(entry, f->source_name, f->ce_source, s->key,
 						       f->cfg->partition_key_field);
 
 	if (!ev) {
@@ -296,6 +296,7 @@ static void feed_free(struct sl_feed *base)
 	free(f->streams);
 	redis_health_release(&f->health);
 	free(f->consumer);
+	free(f->ce_source);
 	free(f->tag);
 	free(f);
 }
@@ -346,6 +347,7 @@ int redis_stream_feed_new(struct sl_source *src, const struct sl_feed_params *pa
 
 	f->cfg = cfg;
 	f->source_name = cfg->name;
+	f->ce_source = sl_xasprintf("/sluice/sources/%s", cfg->name);
 	f->tag = sl_xasprintf("trigger:%s", t->name);
 	f->group = t->consumer_group;
 	f->consumer = sl_xstrdup(params->node_id);

@@ -51,6 +51,7 @@ struct stream_feed {
 	struct sl_feed base;
 	const struct sl_source_config *cfg;
 	const char *source_name;
+	char *ce_source;             /* the events' CloudEvents source */
 	char *tag;                   /* "trigger:<name>" */
 	const char *group;           /* the trigger config's */
 	char *consumer;              /* the node id */
