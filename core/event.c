@@ -160,10 +160,13 @@ void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len)
 
 void sl_event_set_data_text(struct sl_event *ev, const char *text, size_t len)
 {
-	char *copy = sl_xstrndup(text, len);
+	sl_event_take_data_text(ev, sl_xstrndup(text, len), len);
+}
 
+void sl_event_take_data_text(struct sl_event *ev, char *text, size_t len)
+{
 	clear_data(ev);
-	ev->data_text = copy;
+	ev->data_text = text;
 	ev->data_text_len = len;
 }
 

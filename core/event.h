@@ -78,6 +78,8 @@ void sl_event_set_data_bytes(struct sl_event *ev, const void *bytes, size_t len)
 /* Set JSON data as its text (copied; the caller vouches that it is valid JSON); clears any other
  * data. */
 void sl_event_set_data_text(struct sl_event *ev, const char *text, size_t len);
+/* The same, taking text (malloc'd, with a NUL at text[len]) instead of copying it. */
+void sl_event_take_data_text(struct sl_event *ev, char *text, size_t len);
 /* The JSON data (from `data` or parsed from `data_text`) as a new reference, or NULL when the
  * event has no JSON data. */
 json_t *sl_event_data_json(const struct sl_event *ev);

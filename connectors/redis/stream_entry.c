@@ -167,11 +167,10 @@ struct sl_event *redis_stream_entry_event(const redisReply *entry, const char *s
 						   stream, "application/json",
 						   key_text ? key_text : stream, id, stream, id },
 			    9, NULL, 0);
-	sl_event_set_data_text(ev, text, text_len);
+	sl_event_take_data_text(ev, text, text_len);
 	ev->received_ms = ev->time_ms = strtoll(id, NULL, 10);
 	if (event_id != stack_id)
 		free(event_id);
 	free(key_text);
-	free(text);
 	return ev;
 }
