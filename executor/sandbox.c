@@ -28,6 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The kernel send buffer of the daemon's end of a channel (SO_SNDBUF). */
+#define CHANNEL_SNDBUF (2 << 20)
+
 static void arm_timer(struct sl_sandbox *sb, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
@@ -484,6 +487,12 @@ void sl_sandbox_attach(struct sl_sandbox *sb, int fd)
 	}
 	sb->attached = true;
 	evutil_make_socket_nonblocking(fd);
+	/* A batch's payload (hundreds of KB at batch_size 1000) then goes to the kernel in one
+	 * write instead of its rest being copied into the channel's output buffer and written on
+	 * later wake-ups (bench/RESULTS.md, Streams). The kernel caps it at net.core.wmem_max; a
+	 * smaller buffer only costs that copy, so the result is not checked. */
+	int sndbuf = CHANNEL_SNDBUF;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	sb->chan = sl_check_alloc(bufferevent_socket_new(sb->pool->ex->base, fd,
 							 BEV_OPT_CLOSE_ON_FREE));
 	bufferevent_setcb(sb->chan, chan_read_cb, NULL, chan_event_cb, sb);
