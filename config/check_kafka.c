@@ -6,12 +6,19 @@
 
 #include "config/props.h"
 #include "core/mem.h"
+#include "core/reserved.h"
 
 #define TOPIC_MAX 249
 
-const char *const sl_kafka_reserved_properties[] = {
-	"group.id", "enable.auto.commit", "enable.auto.offset.store", "auto.offset.reset",
-	"bootstrap.servers", "metadata.broker.list", "log.queue", NULL
+const struct sl_reserved_name sl_kafka_consumer_reserved[] = {
+	{ "group.id", "set it with the trigger's consumer_group" },
+	{ "enable.auto.commit", "offsets are committed once the records are done" },
+	{ "enable.auto.offset.store", "offsets are committed once the records are done" },
+	{ "auto.offset.reset", "set it with the trigger's starting_position" },
+	{ "bootstrap.servers", "set it with the source's brokers" },
+	{ "metadata.broker.list", "set it with the source's brokers" },
+	{ "log.queue", "Sluice serves librdkafka's log lines itself" },
+	{ NULL, NULL }
 };
 
 static bool topic_name_ok(const char *s)
@@ -59,15 +66,12 @@ void sl_check_kafka_properties(struct sl_decode *dc, const char *path, const jso
 	const json_t *v;
 
 	json_object_foreach((json_t *)value, key, v) {
-		for (size_t i = 0; sl_kafka_reserved_properties[i]; i++) {
-			if (strcmp(key, sl_kafka_reserved_properties[i]) != 0)
-				continue;
-			char *sub = sl_path_key(path, key);
-			sl_diag_add(dc->diag, sub, "expected a property Sluice does not set itself "
-				    "(it sets group.id from consumer_group, bootstrap.servers from "
-				    "brokers, offsets from starting_position and commits after "
-				    "delivery)");
-			free(sub);
-		}
+		const char *why = sl_reserved_why(sl_kafka_consumer_reserved, key);
+		if (!why)
+			continue;
+		char *sub = sl_path_key(path, key);
+		sl_diag_add(dc->diag, sub, "expected a property Sluice does not set itself (%s)",
+			    why);
+		free(sub);
 	}
 }

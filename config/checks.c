@@ -65,21 +65,14 @@ static bool env_name_ok(const char *k)
 	return true;
 }
 
-static bool env_reserved(const char *k)
-{
-	for (size_t i = 0; sl_env_reserved[i]; i++)
-		if (strcmp(sl_env_reserved[i], k) == 0)
-			return true;
-	return false;
-}
-
 static void env_reserved_list(char *buf, size_t len)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; sl_env_reserved[i] && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sl_env_reserved[i]);
+	for (size_t i = 0; sl_env_reserved[i].name && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+				      sl_env_reserved[i].name);
 }
 
 void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *value)
@@ -118,7 +111,7 @@ void sl_check_environment(struct sl_decode *dc, const char *path, const json_t *
 		if (!env_name_ok(key)) {
 			sl_diag_add(dc->diag, sub, "expected a variable name (a letter, then letters, "
 				    "digits or _; at least 2 characters), got %s", got);
-		} else if (env_reserved(key)) {
+		} else if (sl_reserved_why(sl_env_reserved, key)) {
 			env_reserved_list(reserved, sizeof(reserved));
 			sl_diag_add(dc->diag, sub, "expected a variable name that Lambda does not "
 				    "reserve (reserved: %s), got %s", reserved, got);

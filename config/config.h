@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/reserved.h"
+
 /* SL_PAYLOAD_INVOCATION is internal (no config value): the event's data verbatim, one event per
  * invoke, for a function's asynchronous invocation queue. */
 enum sl_payload_format { SL_PAYLOAD_AWS = 0, SL_PAYLOAD_CLOUDEVENTS, SL_PAYLOAD_INVOCATION };
@@ -240,5 +242,9 @@ const struct sl_trigger_config *sl_config_trigger(const struct sl_config *cfg, c
 json_t *sl_config_schema(void);
 /* Markdown reference of every key, generated from the same tables. Caller frees. */
 char *sl_config_reference_markdown(void);
+
+/* The librdkafka consumer properties Sluice sets itself, which a kafka source's properties may
+ * not (config/check_kafka.c): validation refuses them, and so does the consumer. */
+extern const struct sl_reserved_name sl_kafka_consumer_reserved[];
 
 #endif

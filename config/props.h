@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "config/diag.h"
+#include "core/reserved.h"
 
 struct sl_config;
 
@@ -73,7 +74,7 @@ struct sl_prop {
 	long long min, max;        /* see enum sl_prop_type */
 	const char *const *values; /* ENUM, KEYWORD: allowed values, NULL-terminated */
 	const char *pattern;       /* schema only: STRING value / STRING_MAP key pattern */
-	const char *const *reserved; /* schema only: STRING_MAP keys that are not allowed */
+	const struct sl_reserved_name *reserved; /* schema only: STRING_MAP keys not allowed */
 	const struct sl_section *ref; /* STRING: must name an entry of this section */
 	const struct sl_section *section; /* SECTION */
 	size_t offset;             /* into the target struct (unused for SECTION) */
@@ -117,7 +118,7 @@ extern const struct sl_section sl_section_functions, sl_section_sources,
 	X(AWS_ACCESS_KEY_ID) X(AWS_SECRET_ACCESS_KEY) X(AWS_SESSION_TOKEN) \
 	X(AWS_LAMBDA_RUNTIME_API) X(LAMBDA_TASK_ROOT) X(LAMBDA_RUNTIME_DIR) \
 	X(AWS_LAMBDA_MAX_CONCURRENCY)
-extern const char *const sl_env_reserved[];
+extern const struct sl_reserved_name sl_env_reserved[];
 #define SL_ENV_MAX_BYTES 4096 /* all variables, measured as compact JSON */
 
 /* Decode obj (already known to be an object) into target by props: type and range checks,
@@ -160,7 +161,6 @@ void sl_check_filters(struct sl_decode *dc, const char *path, const json_t *valu
 /* kafka sources: topic names (or ^regexes) and properties Sluice owns. */
 void sl_check_kafka_topics(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_check_kafka_properties(struct sl_decode *dc, const char *path, const json_t *value);
-extern const char *const sl_kafka_reserved_properties[];
 void sl_check_schedule(struct sl_decode *dc, const char *path, const json_t *value);
 void sl_link_function(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);
 void sl_link_trigger(struct sl_decode *dc, const char *path, const json_t *obj, void *entry);

@@ -165,12 +165,13 @@ static const struct sl_prop kafka_props[] = {
 	  .help = "Topics to consume; a name starting with `^` is a regular expression matched "
 		  "against every topic of the cluster (new matches are picked up)." },
 	{ .name = "properties", .type = SL_PROP_STRING_MAP, .offset = SRC(properties),
-	  .reserved = sl_kafka_reserved_properties, .check = sl_check_kafka_properties,
+	  .reserved = sl_kafka_consumer_reserved, .check = sl_check_kafka_properties,
 	  .help = "librdkafka consumer properties passed through (security.protocol, sasl.*, "
 		  "ssl.*, fetch.*, session.timeout.ms, ...); librdkafka checks them when the "
-		  "trigger starts. Sluice owns group.id, enable.auto.commit, "
-		  "enable.auto.offset.store and auto.offset.reset (see consumer_group and "
-		  "starting_position), and sets queued.min.messages to 1000000 unless given "
+		  "trigger starts. Sluice sets group.id, enable.auto.commit, "
+		  "enable.auto.offset.store, auto.offset.reset, bootstrap.servers, "
+		  "metadata.broker.list and log.queue itself (see consumer_group, "
+		  "starting_position and brokers), and sets queued.min.messages to 1000000 unless given "
 		  "here (the prefetch is bounded by queued.max.messages.kbytes, 64 MB by "
 		  "default)." },
 	{ .name = "event_source_arn", .type = SL_PROP_STRING, .min = 1,

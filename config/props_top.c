@@ -24,8 +24,8 @@ _Static_assert(sizeof(enum sl_sandbox_kind) == sizeof(int), "ENUM rows store an 
 _Static_assert(SL_NETWORK_NONE == 0 && SL_NETWORK_HOST == 1, "network_modes order");
 _Static_assert(sizeof(enum sl_network_mode) == sizeof(int), "ENUM rows store an int");
 
-#define ENV_NAME(n) #n,
-const char *const sl_env_reserved[] = { SL_ENV_RESERVED(ENV_NAME) NULL };
+#define ENV_NAME(n) { #n, "the runtime environment sets it" },
+const struct sl_reserved_name sl_env_reserved[] = { SL_ENV_RESERVED(ENV_NAME) { NULL, NULL } };
 #define ENV_DOC(n) " `" #n "`"
 
 const struct sl_prop sl_props_top[] = {

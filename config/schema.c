@@ -25,6 +25,14 @@ static void push(json_t *arr, json_t *value)
 		sl_check_alloc(NULL);
 }
 
+static json_t *reserved_names(const struct sl_reserved_name *table)
+{
+	json_t *arr = sl_check_alloc(json_array());
+	for (size_t i = 0; table[i].name; i++)
+		push(arr, json_string(table[i].name));
+	return arr;
+}
+
 static json_t *string_array(const char *const *values)
 {
 	json_t *arr = sl_check_alloc(json_array());
@@ -50,7 +58,7 @@ static json_t *map_schema(const struct sl_prop *p, json_t *s)
 	if (p->pattern)
 		set(names, "pattern", json_string(p->pattern));
 	if (p->reserved)
-		set(names, "not", json_pack("{s:o}", "enum", string_array(p->reserved)));
+		set(names, "not", json_pack("{s:o}", "enum", reserved_names(p->reserved)));
 	if (json_object_size(names))
 		set(s, "propertyNames", names);
 	else

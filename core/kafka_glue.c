@@ -23,16 +23,8 @@ int sl_kafka_conf_set(rd_kafka_conf_t *conf, const char *tag, const char *name,
 	return 0;
 }
 
-static const char *owned_why(const struct sl_kafka_owned_prop *owned, const char *name)
-{
-	for (size_t i = 0; owned && owned[i].name; i++)
-		if (strcmp(name, owned[i].name) == 0)
-			return owned[i].why;
-	return NULL;
-}
-
 int sl_kafka_conf_set_user(rd_kafka_conf_t *conf, const char *tag, char *const *props,
-			   const struct sl_kafka_owned_prop *owned)
+			   const struct sl_reserved_name *owned)
 {
 	for (size_t i = 0; props && props[i]; i++) {
 		const char *eq = strchr(props[i], '=');
@@ -41,7 +33,7 @@ int sl_kafka_conf_set_user(rd_kafka_conf_t *conf, const char *tag, char *const *
 			return -EINVAL;
 		}
 		char *name = sl_xstrndup(props[i], (size_t)(eq - props[i]));
-		const char *why = owned_why(owned, name);
+		const char *why = sl_reserved_why(owned, name);
 		int rc = -EINVAL;
 		if (why)
 			sl_error(tag, "property %s: not allowed here: %s", name, why);

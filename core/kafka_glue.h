@@ -15,18 +15,15 @@
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
 
-/* A property the user may not set, and why (for the error). */
-struct sl_kafka_owned_prop {
-	const char *name, *why;
-};
+#include "core/reserved.h"
 
 /* Set one property; errors are logged under tag, naming the property. 0 or -EINVAL. */
 int sl_kafka_conf_set(rd_kafka_conf_t *conf, const char *tag, const char *name,
 		      const char *value);
 /* The user's NULL-terminated "key=value" properties (props may be NULL), set after ours so
- * librdkafka checks each one; a name in owned (NULL-name-terminated, or NULL) is refused. */
+ * librdkafka checks each one; a name in owned (which may be NULL) is refused. */
 int sl_kafka_conf_set_user(rd_kafka_conf_t *conf, const char *tag, char *const *props,
-			   const struct sl_kafka_owned_prop *owned);
+			   const struct sl_reserved_name *owned);
 /* rd_kafka_conf_set_log_cb target: librdkafka's lines as debug, its configuration warnings as
  * warnings. The handle's opaque must start with its log tag (a char * first member). */
 void sl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);

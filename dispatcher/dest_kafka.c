@@ -76,7 +76,7 @@ struct dest_kafka {
 static struct timeval kafka_tick = { 1, 0 };
 
 /* Properties that would break the one-done-per-deliver contract. */
-static const struct sl_kafka_owned_prop kafka_owned_props[] = {
+static const struct sl_reserved_name kafka_owned_props[] = {
 	{ "delivery.report.only.error", "successful deliveries must be reported" },
 	{ "transactional.id", "records are produced outside transactions" },
 	{ NULL, NULL }

@@ -67,17 +67,6 @@
 static const struct timeval kafka_tick = { 1, 0 };
 static const struct timeval pause_after = { PAUSE_AFTER_MS / 1000, PAUSE_AFTER_MS % 1000 * 1000 };
 
-static const struct sl_kafka_owned_prop owned_props[] = {
-	{ "group.id", "set it with the trigger's consumer_group" },
-	{ "enable.auto.commit", "offsets are committed once the records are done" },
-	{ "enable.auto.offset.store", "offsets are committed once the records are done" },
-	{ "auto.offset.reset", "set it with the trigger's starting_position" },
-	{ "bootstrap.servers", "set it with the source's brokers" },
-	{ "metadata.broker.list", "set it with the source's brokers" },
-	{ "log.queue", "librdkafka's log lines are served on the loop" },
-	{ NULL, NULL }
-};
-
 static struct kafka_feed *feed_of(struct sl_feed *base)
 {
 	return (struct kafka_feed *)((char *)base - offsetof(struct kafka_feed, base));
@@ -459,7 +448,8 @@ static rd_kafka_conf_t *make_conf(struct kafka_feed *f, const char *node_id)
 	rc |= sl_kafka_conf_set(conf, f->tag, "auto.offset.reset", reset);
 	rc |= sl_kafka_conf_set(conf, f->tag, "log.queue", "true");
 	rc |= sl_kafka_conf_set(conf, f->tag, "queued.min.messages", QUEUED_MIN_MESSAGES);
-	rc |= sl_kafka_conf_set_user(conf, f->tag, cfg->properties, owned_props);
+	rc |= sl_kafka_conf_set_user(conf, f->tag, cfg->properties,
+					  sl_kafka_consumer_reserved);
 	free(client_id);
 	if (rc) {
 		rd_kafka_conf_destroy(conf);

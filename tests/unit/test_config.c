@@ -880,9 +880,7 @@ static void test_stream_sources(void **state)
 	expect_error("{" FN ", 'sources': {'k': {'kind': 'kafka', 'brokers': 'b:1', "
 		     "'topics': ['t'], 'properties': {'group.id': 'x'}}}}",
 		     "sluice.json: $.sources.k.properties[\"group.id\"]: expected a property Sluice "
-		     "does not set itself (it sets group.id from consumer_group, "
-		     "bootstrap.servers from brokers, offsets from starting_position and commits "
-		     "after delivery)");
+		     "does not set itself (set it with the trigger's consumer_group)");
 	expect_error("{" FN ", 'sources': {'q': {'kind': 'redis_queue', 'queue': 'j', "
 		     "'visibility_timeout_s': 0}}}",
 		     "sluice.json: $.sources.q.visibility_timeout_s: expected an integer from 1 to "
