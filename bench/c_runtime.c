@@ -46,11 +46,21 @@ static size_t count_key(const char *p, size_t len, const char *key)
 	return n;
 }
 
+/* The shape whose record key comes in the payload's first record (its first SHAPE_PROBE bytes
+ * hold it), and its records counted over the whole payload: one scan, as a trivial function
+ * would make, not one per shape tried. */
+#define SHAPE_PROBE 4096
 static const struct shape *shape_of(const char *p, size_t len, size_t *records)
 {
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
-		if ((*records = count_key(p, len, shapes[i].record_key)) > 0)
-			return &shapes[i];
+	size_t probe = len < SHAPE_PROBE ? len : SHAPE_PROBE;
+
+	*records = 0;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		if (!memmem(p, probe, shapes[i].record_key, strlen(shapes[i].record_key)))
+			continue;
+		*records = count_key(p, len, shapes[i].record_key);
+		return &shapes[i];
+	}
 	return NULL;
 }
 

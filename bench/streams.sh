@@ -38,6 +38,9 @@ events=${BENCH_EVENTS:-1000000}
 queue_events=${BENCH_QUEUE_EVENTS:-200000}
 lat_events=${BENCH_LATENCY_EVENTS:-1000}
 partitions=12
+# Redis streams as shards, filled in turn (a Kinesis stream's shards): one shard has one batch in
+# flight at a time, as in Lambda, so a single one would measure the function's round trip.
+shards="bench0,bench1,bench2,bench3"
 kafka_props=${BENCH_KAFKA_PROPS:-'{}'}
 
 for b in sluice sluice-init tests/kmock bench/c_runtime bench/pace bench/redis_raw; do
@@ -69,14 +72,14 @@ KAFKA_KMOCK=$build/tests/kmock
 # the latency runs); $kafka_props (JSON) adds librdkafka properties.
 write_config() {
 	python3 - "$run" "$(port)" "$build/bench/c_runtime" "$1" "$2" "$3" "$KAFKA_BOOTSTRAP" \
-		"127.0.0.1:$REDIS_PORT" "$kafka_props" <<'PY'
+		"127.0.0.1:$REDIS_PORT" "$kafka_props" "$shards" <<'PY'
 import json, os, sys
-run, port, runtime, kind, batch, extra, brokers, redis, props = sys.argv[1:]
+run, port, runtime, kind, batch, extra, brokers, redis, props, shards = sys.argv[1:]
 sources = {
     "kafka": {"kind": "kafka", "brokers": brokers, "topics": ["events"],
               "properties": dict({"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"},
                                  **json.loads(props))},
-    "redis_stream": {"kind": "redis_stream", "address": redis, "streams": ["bench"]},
+    "redis_stream": {"kind": "redis_stream", "address": redis, "streams": shards.split(",")},
     "redis_queue": {"kind": "redis_queue", "address": redis, "queue": "benchq"},
 }
 trigger = {"source": "s", "function": "sink", "batch_size": int(batch), "payload_format": "aws",
@@ -265,7 +268,7 @@ kcat_group() {
 xread_seq=0
 redis_xread() {
 	xread_seq=$((xread_seq + 1))
-	"$build/bench/redis_raw" xreadgroup "127.0.0.1:$REDIS_PORT" bench "raw-$xread_seq" "$events"
+	"$build/bench/redis_raw" xreadgroup "127.0.0.1:$REDIS_PORT" "$shards" "raw-$xread_seq" "$events"
 }
 # redis_list MODE: fill the queue, then drain it with MODE (blmove, rpop).
 redis_list() {
@@ -319,14 +322,14 @@ kafka_stop
 # ---- Redis ------------------------------------------------------------------------------------
 redis_start "$work/redis"
 say "redis: loading $events stream entries"
-"$build/bench/redis_raw" load-stream "127.0.0.1:$REDIS_PORT" bench "$events" >/dev/null
+"$build/bench/redis_raw" load-stream "127.0.0.1:$REDIS_PORT" "$shards" "$events" >/dev/null
 median_by events_per_s events_per_s_runs redis_streams_raw redis_xread
 median_by events_per_s events_per_s_runs redis_queue_raw redis_list blmove
 median_by events_per_s events_per_s_runs redis_queue_raw_rpop redis_list rpop
 redis_cli del benchq benchq:inflight >/dev/null
 sluice_figures redis_stream "$events"
 sluice_figures redis_queue "$queue_events"
-latency_run redis_stream xadd bench
+latency_run redis_stream xadd bench0
 latency_run redis_queue lpush benchq
 redis_stop
 
