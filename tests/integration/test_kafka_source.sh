@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The kafka source against the kmock cluster (tests/lib/kafka.sh) with kcat as the producer:
 # records keyed over 4 partitions reach two triggers (batch size 1 with CloudEvents, 500 with the
-# AWS Kafka event) in offset order per partition, each exactly once, with the fields kcat gave; a restart resumes at the committed offsets; a SIGKILL in the
-# middle of a stream loses nothing and redelivers only the window that was not committed yet.
+# AWS Kafka event) in offset order per partition, each exactly once, with the fields kcat gave; a
+# topic of the longest name Kafka allows gets its full ids; a restart resumes at the committed
+# offsets; a SIGKILL in the middle of a stream loses nothing and redelivers only the window that
+# was not committed yet.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$H_ROOT/tests/lib/kafka.sh"
 KAFKA_KMOCK=$H_BUILD/tests/kmock
@@ -26,14 +28,24 @@ since=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 produce 401 50
 kcat -P -b "$KAFKA_BOOTSTRAP" -t orders -K: -H trace=abc -H bin=$'\xff' <<<'kh:m451' ||
 	h_bail produce "kcat could not produce with headers"
+# A topic of 249 characters, Kafka's longest: its event ids ("<source>:<topic>-<p>:<offset>")
+# are longer than the buffer most ids are written into.
+long_topic=$(printf 'l%.0s' $(seq 249))
+printf 'a\nb\n' | kcat -P -b "$KAFKA_BOOTSTRAP" -t "$long_topic" -p 0 ||
+	h_bail produce "kcat could not produce to the long topic"
 h_config '{
   "functions": {"one": {"code": "@FIX@/recorder", "handler": "h"},
                 "many": {"code": "@FIX@/recorder", "handler": "h"},
                 "later": {"code": "@FIX@/recorder", "handler": "h"},
-                "re": {"code": "@FIX@/recorder", "handler": "h"}},
+                "re": {"code": "@FIX@/recorder", "handler": "h"},
+                "lng": {"code": "@FIX@/recorder", "handler": "h"}},
   "sources": {"k": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["orders"],
                     "properties": {"session.timeout.ms": "6000",
                                    "heartbeat.interval.ms": "500"}},
+              "klong": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'",
+                        "topics": ["'"$long_topic"'"],
+                        "properties": {"session.timeout.ms": "6000",
+                                       "heartbeat.interval.ms": "500"}},
               "kre": {"kind": "kafka", "brokers": "'"$KAFKA_BOOTSTRAP"'", "topics": ["^ord[a-z]+$"],
                       "properties": {"session.timeout.ms": "6000",
                                      "heartbeat.interval.ms": "500"}}},
@@ -44,6 +56,8 @@ h_config '{
              "max_batching_window_ms": 200, "starting_position": "trim_horizon"},
     "tre":  {"source": "kre", "function": "re", "payload_format": "cloudevents",
              "starting_position": "trim_horizon", "max_batching_window_ms": 100},
+    "tlong": {"source": "klong", "function": "lng", "payload_format": "cloudevents",
+              "starting_position": "trim_horizon", "max_batching_window_ms": 0},
     "tts":  {"source": "k", "function": "later", "max_batching_window_ms": 100,
              "payload_format": "cloudevents", "starting_position": "at_timestamp",
              "starting_position_timestamp": "'"$since"'"}
@@ -58,6 +72,10 @@ h_true "a topic given as a regular expression: all 451 records" 'only $(order re
 	h_wait 30 distinct_at_least re 451
 h_true "at_timestamp: the 51 records after it" 'only $(order later) after 30 s' \
 	h_wait 30 distinct_at_least later 51
+h_true "the longest topic name: both records" 'only $(h_received_count lng)' \
+	h_wait 30 eval '[ "$(h_received_count lng)" -ge 2 ]'
+h_eq "the longest topic name: ids of source, partition and offset, in full" \
+	"klong:$long_topic-0:0 klong:$long_topic-0:1" "$(h_received_ids lng | sort | paste -sd' ')"
 sleep 0.5
 h_eq "at_timestamp: none before it" "51" "$(field later events)"
 h_eq "at_timestamp: the first record after it" "m401" \
