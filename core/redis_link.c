@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/mem.h"
+#include "core/redis_replies.h"
 #include "dispatcher/backoff.h"
 
 #define RETRY_BASE_MS 100
@@ -142,6 +143,7 @@ static void start_connect(struct sl_redis_link *link)
 		return;
 	}
 	ac->data = link;
+	sl_redis_replies_use_blocks(ac->c.reader);
 	redisLibeventAttach(ac, link->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
