@@ -1,6 +1,7 @@
 /* Allocation wrappers; see mem.h for the policy. */
 #include "core/mem.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,4 +76,10 @@ void *sl_check_alloc(void *ptr)
 	if (!ptr)
 		out_of_memory(0);
 	return ptr;
+}
+
+void sl_mem_tune(void)
+{
+	mallopt(M_MMAP_THRESHOLD, SL_MEM_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, SL_MEM_TRIM_THRESHOLD);
 }

@@ -541,6 +541,7 @@ int sl_daemon_run(const struct sl_config *cfg, const struct sl_daemon_options *o
 	struct sl_daemon *d = sl_xcalloc(1, sizeof(*d));
 
 	signal(SIGPIPE, SIG_IGN);
+	sl_mem_tune();
 	evthread_use_pthreads();
 	d->cfg = cfg;
 	d->base = sl_loop_new();
