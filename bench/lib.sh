@@ -19,16 +19,21 @@ median_by() {
 		"$@" >>"$work/$name.runs"
 		i=$((i + 1))
 	done
-	python3 - "$work/$name.runs" "$key" "$field" >"$work/$name.json" <<'PY'
+	keep_median "$key" "$field" "$name"
+}
+
+# keep_median KEY RUNS_FIELD NAME: of the JSON lines in $work/NAME.runs (one a run), keep the one
+# with the median KEY in $work/NAME.json, with every run's KEY in RUNS_FIELD in run order.
+keep_median() {
+	python3 - "$work/$3.runs" "$1" "$2" >"$work/$3.json" <<'PY'
 import json, sys
 path, key, field = sys.argv[1:]
 rows = [json.loads(l) for l in open(path) if l.strip()]
-rows.sort(key=lambda r: r[key])
-best = dict(rows[len(rows) // 2])
+best = dict(sorted(rows, key=lambda r: r[key])[len(rows) // 2])
 best[field] = [r[key] for r in rows]
 print(json.dumps(best))
 PY
-	say "$name: $(cat "$work/$name.json")"
+	say "$3: $(cat "$work/$3.json")"
 }
 
 # status_kb PID FIELD: a "FIELD: N kB" line of /proc/PID/status (VmRSS, VmHWM), in kB.

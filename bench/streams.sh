@@ -12,18 +12,19 @@
 #                state, from 10 % to 90 % of the records answered (c_runtime's timelines: not the
 #                ~3 s Kafka group join, nor the last partial batches waiting out the batching
 #                window), also over the whole run (first invocation's arrival to the last one's
-#                answer), and the daemon's peak RSS (VmHWM); ratio = batch 1000 (steady) / raw
+#                answer), and the daemon's peak RSS (VmHWM)
+#   rounds       raw, batch 1000 and batch 100 run one after the other, $BENCH_RUNS rounds: the
+#                ratio (batch 1000, steady, / raw) is taken round by round and the median kept,
+#                so a slow spell of the shared machine weighs on both sides of it
 #   latency      one record every 10 ms (bench/pace), trigger with max_batching_window_ms 0 and
 #                batch_size 100: p50/p99 of (arrival at the function - the record's send time as
 #                its shape carries it: Kafka timestamp, Kinesis approximateArrivalTimestamp,
 #                SQS SentTimestamp; ms resolution)
 #   profile      one more Kafka batch-1000 run under `perf record -g` (the daemon's threads): the
 #                top symbols and libraries; the CPU seconds of the daemon and of the mock cluster
-# Sources whose connector this binary lacks (the daemon answers "cannot start: Operation not
-# supported") get null figures and a "not built yet" note.
 # Writes bench/results/streams.json (flat JSON) and the Streams section of bench/RESULTS.md.
 #
-# Environment: BENCH_RUNS (3 runs of each throughput figure; the median is kept), BENCH_EVENTS
+# Environment: BENCH_RUNS (5 rounds of each throughput figure; the median is kept), BENCH_EVENTS
 # (1000000 Kafka records and stream entries), BENCH_QUEUE_EVENTS (200000 queue messages),
 # BENCH_LATENCY_EVENTS (1000), BENCH_KEEP (keep the work directory); for digging into a run:
 # BENCH_LOG_LEVEL (the daemon's, info) and BENCH_KAFKA_PROPS (librdkafka properties as JSON, e.g.
@@ -33,7 +34,7 @@ set -eu
 [ $# -eq 1 ] || { echo "usage: bench/streams.sh BUILD_DIR" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 events=${BENCH_EVENTS:-1000000}
 queue_events=${BENCH_QUEUE_EVENTS:-200000}
 lat_events=${BENCH_LATENCY_EVENTS:-1000}
@@ -109,11 +110,9 @@ new_run() {
 	write_config "$2" "$3" "$4"
 }
 
-# start_daemon: on $run's config; 0 once ready, 3 when this binary lacks the source's connector
-# (validate refuses the kind, or the daemon cannot start the source: not supported).
+# start_daemon: on $run's config; returns once it is ready.
 start_daemon() {
 	if ! "$build/sluice" validate "$run/sluice.json" >"$run/validate.log" 2>&1; then
-		grep -qiE 'unknown|not built|kind' "$run/validate.log" && return 3
 		cat "$run/validate.log" >&2
 		exit 1
 	fi
@@ -125,7 +124,6 @@ start_daemon() {
 		if ! kill -0 "$daemon_pid" 2>/dev/null; then
 			wait "$daemon_pid" || true
 			daemon_pid=""
-			grep -qE 'not supported|not built' "$run/daemon.log" && return 3
 			tail "$run/daemon.log" >&2
 			exit 1
 		fi
@@ -195,21 +193,26 @@ print(json.dumps({"events": total, "seconds": round(ms / 1000, 3),
 PY
 }
 
-# sluice_figures KIND N: the batch 100 and 1000 medians ($work/KIND_b100.json, ...), or
-# $work/KIND.skipped when the connector is not built (probed first, except for kafka's).
+# sluice_figures KIND N RAW_NAME RAW_CMD...: $runs rounds of the raw consumer (RAW_CMD), Sluice at
+# batch 1000 and Sluice at batch 100, interleaved so that a slow spell of the shared machine
+# weighs on both sides of the ratio; the medians in $work/RAW_NAME.json, $work/KIND_b1000.json
+# and $work/KIND_b100.json (each with every run's rate in run order: the report takes the ratio
+# round by round).
 sluice_figures() {
-	if [ "$1" != kafka ]; then
-		new_run "$1-probe" "$1" 100 '{}'
-		rc=0; start_daemon || rc=$?
-		if [ $rc -eq 3 ]; then
-			say "$1: the daemon has no $1 connector yet: figures skipped"
-			: >"$work/$1.skipped"
-			return 0
-		fi
-		stop_daemon
-	fi
-	for batch in 100 1000; do
-		median_by events_per_s events_per_s_runs "$1_b$batch" sluice_run "$1" "$batch" "$2"
+	# (names of their own: the functions called below share the shell's variables)
+	sf_kind=$1; sf_n=$2; sf_raw=$3; shift 3
+	: >"$work/$sf_raw.runs"
+	: >"$work/${sf_kind}_b1000.runs"
+	: >"$work/${sf_kind}_b100.runs"
+	sf_round=0
+	while [ $sf_round -lt "$runs" ]; do
+		"$@" >>"$work/$sf_raw.runs"
+		sluice_run "$sf_kind" 1000 "$sf_n" >>"$work/${sf_kind}_b1000.runs"
+		sluice_run "$sf_kind" 100 "$sf_n" >>"$work/${sf_kind}_b100.runs"
+		sf_round=$((sf_round + 1))
+	done
+	for sf_name in "$sf_raw" "${sf_kind}_b1000" "${sf_kind}_b100"; do
+		keep_median events_per_s events_per_s_runs "$sf_name"
 	done
 }
 
@@ -218,8 +221,7 @@ sluice_figures() {
 latency_run() {
 	out=${4:-$1_latency}
 	new_run "$out" "$1" 100 '{"max_batching_window_ms": 0, "starting_position": "latest"}'
-	rc=0; start_daemon || rc=$?
-	[ $rc -ne 3 ] || return 0
+	start_daemon
 	if [ "$1" = kafka ]; then
 		n=0
 		until grep -q "assigned $partitions partitions" "$run/daemon.log"; do
@@ -293,9 +295,8 @@ while [ $p -lt $partitions ]; do
 done
 [ "$kept" -eq "$events" ] || { echo "streams.sh: the topic holds $kept records, $events produced" >&2; exit 1; }
 
-median_by events_per_s events_per_s_runs kafka_raw kcat_plain
+sluice_figures kafka "$events" kafka_raw kcat_plain
 median_by events_per_s events_per_s_runs kafka_raw_group kcat_group
-sluice_figures kafka "$events"
 latency_run kafka kafka events
 # librdkafka's mock cluster answers a fetch with no data only after fetch.wait.max.ms (500 ms by
 # default), even when a record arrives meanwhile (a broker answers at once): the same run with
@@ -323,12 +324,10 @@ kafka_stop
 redis_start "$work/redis"
 say "redis: loading $events stream entries"
 "$build/bench/redis_raw" load-stream "127.0.0.1:$REDIS_PORT" "$shards" "$events" >/dev/null
-median_by events_per_s events_per_s_runs redis_streams_raw redis_xread
-median_by events_per_s events_per_s_runs redis_queue_raw redis_list blmove
+sluice_figures redis_stream "$events" redis_streams_raw redis_xread
+sluice_figures redis_queue "$queue_events" redis_queue_raw redis_list blmove
 median_by events_per_s events_per_s_runs redis_queue_raw_rpop redis_list rpop
 redis_cli del benchq benchq:inflight >/dev/null
-sluice_figures redis_stream "$events"
-sluice_figures redis_queue "$queue_events"
 latency_run redis_stream xadd bench0
 latency_run redis_queue lpush benchq
 redis_stop
