@@ -27,8 +27,9 @@ static bool plain_number(const char *s)
 static int put_record(struct pl_out *o, const struct sl_event *ev)
 {
 	const char *dash = strrchr(ev->partition, '-');
-	const json_t *key = json_object_get(ev->extensions, "kafkakey");
-	const json_t *headers = json_object_get(ev->extensions, "kafkaheaders");
+	const json_t *key = ev->extensions ? json_object_get(ev->extensions, "kafkakey") : NULL;
+	const json_t *headers = ev->extensions ? json_object_get(ev->extensions, "kafkaheaders")
+					       : NULL;
 
 	if (!dash || !plain_number(dash + 1) || !plain_number(ev->position))
 		return -EINVAL;
@@ -40,7 +41,7 @@ static int put_record(struct pl_out *o, const struct sl_event *ev)
 	pl_put(o, ev->position, strlen(ev->position));
 	pl_lit(o, ",\"timestamp\":");
 	pl_int(o, sl_event_time_ms(ev));
-	if (json_object_get(ev->extensions, "kafkatimestamptype"))
+	if (ev->extensions && json_object_get(ev->extensions, "kafkatimestamptype"))
 		pl_lit(o, ",\"timestampType\":\"LOG_APPEND_TIME\"");
 	else
 		pl_lit(o, ",\"timestampType\":\"CREATE_TIME\"");

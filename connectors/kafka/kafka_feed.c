@@ -116,6 +116,8 @@ struct kafka_part *kafka_part_get(struct kafka_feed *f, const char *topic, int32
 	p->topic = sl_xstrdup(topic);
 	p->partition = partition;
 	p->name = sl_xasprintf("%s-%d", topic, (int)partition);
+	p->id_prefix = sl_event_id_from_position(f->src->cfg->name, p->name, "");
+	p->id_prefix_len = strlen(p->id_prefix);
 	p->offered_next = p->done_next = p->committed_next = -1;
 	f->parts = sl_xrealloc(f->parts, (f->n_parts + 1) * sizeof(*f->parts));
 	f->parts[f->n_parts++] = p;
@@ -402,6 +404,7 @@ static void feed_free(struct sl_feed *base)
 	}
 	for (size_t i = 0; i < f->n_parts; i++) {
 		free(f->parts[i]->name);
+		free(f->parts[i]->id_prefix);
 		free(f->parts[i]->topic);
 		free(f->parts[i]);
 	}

@@ -19,6 +19,9 @@ struct sl_event;
  * offset after the last one concerned), -1 while unknown in the current assignment. */
 struct kafka_part {
 	char *name;                 /* "<topic>-<partition>": the events' partition */
+	char *id_prefix;            /* "<source>:<name>:": an event's id is this and its offset
+				     * (sl_event_format_id with an empty position) */
+	size_t id_prefix_len;
 	char *topic;
 	int32_t partition;
 	bool assigned;

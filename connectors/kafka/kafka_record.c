@@ -5,7 +5,7 @@
  * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. The string
  * attributes and the value share one allocation (sl_event_set_packed): this runs for every
  * record. */
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +68,22 @@ static json_t *headers_json(rd_kafka_headers_t *hdrs)
 	return arr;
 }
 
+/* A record's offset (never negative) in decimal at buf (at least 21 bytes); its length. */
+static size_t offset_text(int64_t offset, char *buf)
+{
+	char digits[20], *d = digits + sizeof(digits);
+	uint64_t u = (uint64_t)offset;
+	size_t n;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while (u /= 10);
+	n = (size_t)(digits + sizeof(digits) - d);
+	memcpy(buf, d, n);
+	buf[n] = '\0';
+	return n;
+}
+
 struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kafka_part *p,
 				    const rd_kafka_message_t *m)
 {
@@ -75,15 +91,14 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	rd_kafka_timestamp_type_t ts_type;
 	int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
 	rd_kafka_headers_t *hdrs = NULL;
-	char position[24];
+	char position[24], stack_id[256];
 	char *key = m->key ? key_text(m) : NULL;
+	size_t position_len = offset_text(m->offset, position);
+	size_t id_len = p->id_prefix_len + position_len;
+	char *id = id_len < sizeof(stack_id) ? stack_id : sl_xmalloc(id_len + 1);
 
-	snprintf(position, sizeof(position), "%" PRId64, m->offset);
-	char stack_id[256];
-	int id_len = sl_event_format_id(stack_id, sizeof(stack_id), f->src->cfg->name, p->name,
-					position);
-	char *id = (size_t)id_len < sizeof(stack_id) ? stack_id
-		: sl_event_id_from_position(f->src->cfg->name, p->name, position);
+	memcpy(id, p->id_prefix, p->id_prefix_len);
+	memcpy(id + p->id_prefix_len, position, position_len + 1);
 	ev->received_ms = ev->time_ms = ts > 0 ? ts : sl_wall_ms();
 	sl_event_set_packed(ev, (char **const[]){ &ev->id, &ev->source, &ev->type, &ev->partition,
 						  &ev->position, &ev->partitionkey },
