@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/decimal.h"
 #include "core/event.h"
 #include "core/mem.h"
 
@@ -114,15 +115,9 @@ void pl_base64(struct pl_out *o, const void *bytes, size_t n)
 
 void pl_int(struct pl_out *o, int64_t v)
 {
-	char digits[24], *d = digits + sizeof(digits);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char digits[SL_DECIMAL_MAX];
 
-	do
-		*--d = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--d = '-';
-	pl_put(o, d, (size_t)(digits + sizeof(digits) - d));
+	pl_put(o, digits, sl_decimal(v, digits));
 }
 
 static int dump_piece(const char *bytes, size_t n, void *arg)

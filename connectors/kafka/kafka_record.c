@@ -5,9 +5,7 @@
  * not CREATE_TIME, and "kafkaheaders" in the AWS form when the record has headers. The string
  * attributes and the value share one allocation (sl_event_set_packed): this runs for every
  * record. */
-#include <stdint.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +15,7 @@
 #include "connectors/kafka/kafka_feed.h"
 #include "core/base64.h"
 #include "core/clock.h"
+#include "core/decimal.h"
 #include "core/event.h"
 #include "core/mem.h"
 
@@ -68,22 +67,6 @@ static json_t *headers_json(rd_kafka_headers_t *hdrs)
 	return arr;
 }
 
-/* A record's offset (never negative) in decimal at buf (at least 21 bytes); its length. */
-static size_t offset_text(int64_t offset, char *buf)
-{
-	char digits[20], *d = digits + sizeof(digits);
-	uint64_t u = (uint64_t)offset;
-	size_t n;
-
-	do
-		*--d = (char)('0' + u % 10);
-	while (u /= 10);
-	n = (size_t)(digits + sizeof(digits) - d);
-	memcpy(buf, d, n);
-	buf[n] = '\0';
-	return n;
-}
-
 struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kafka_part *p,
 				    const rd_kafka_message_t *m)
 {
@@ -91,9 +74,9 @@ struct sl_event *kafka_record_event(const struct kafka_feed *f, const struct kaf
 	rd_kafka_timestamp_type_t ts_type;
 	int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
 	rd_kafka_headers_t *hdrs = NULL;
-	char position[24], stack_id[256];
+	char position[SL_DECIMAL_MAX], stack_id[256];
 	char *key = m->key ? key_text(m) : NULL;
-	size_t position_len = offset_text(m->offset, position);
+	size_t position_len = sl_decimal(m->offset, position);
 	size_t id_len = p->id_prefix_len + position_len;
 	char *id = id_len < sizeof(stack_id) ? stack_id : sl_xmalloc(id_len + 1);
 
