@@ -22,7 +22,7 @@ load_pid=$!
 H_BG_PIDS="$load_pid"
 
 first=$((TOTAL / 10 + RANDOM % (TOTAL * 4 / 10)))
-second=$((first + TOTAL / 10 + RANDOM % (TOTAL / 5)))
+second=$((first + TOTAL / 10 + RANDOM % (TOTAL / 10)))
 h_kill9_when_acked "$first" "$acked" "$TOTAL"
 h_kill9_when_acked "$second" "$acked" "$TOTAL"
 
